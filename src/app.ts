@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifyRateLimit from '@fastify/rate-limit';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Kysely } from 'kysely';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import type { DatabaseHandle } from './db/connect.js';
+import { loggerOptions } from './logger.js';
+import { frameworkErrors, registerErrorHandling } from './plugins/error-handler.js';
+import { authPlugin } from './plugins/auth.js';
+import { registerInputGuard } from './plugins/input-guard.js';
+import { healthRoutes } from './modules/health/health.routes.js';
+import { v1Routes } from './routes.js';
+import { OPENAPI_INFO } from './openapi-info.js';
+import { createIdentityProvider, type IdentityProvider } from './saml/idp.js';
+import { AccessLogWriter } from './modules/access-log/access-log.writer.js';
+import { ensureMonthlyPartitions, PARTITIONED_TABLES } from './modules/maintenance/partitions.js';
+import { idpMetadataRoutes } from './modules/sso/sso.routes.js';
+import { Metrics } from './modules/metrics/metrics.js';
+import { metricsRoutes } from './modules/metrics/metrics.routes.js';
+import { AppError } from './errors.js';
+
+export type Clock = () => Date;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    db: Kysely<Database>;
+    database: DatabaseHandle;
+    clock: Clock;
+    /** Every route as registered, for the OpenAPI and access-matrix tests. */
+    routeCatalog: Array<{ method: string; url: string }>;
+    idp: IdentityProvider;
+    accessLog: AccessLogWriter;
+    metrics: Metrics;
+  }
+}
+
+export interface AppDeps {
+  /** The database the app talks to; closed with the app when `ownsDatabase` is true. */
+  database: DatabaseHandle;
+  ownsDatabase?: boolean;
+  /** Injectable clock: tests move time instead of sleeping. */
+  clock?: Clock;
+  /** Creates log partitions at start (off only for tools that never touch the database). */
+  maintenance?: boolean;
+  /** Pino destination override, for tests that read the log. */
+  logStream?: NodeJS.WritableStream;
+  /** Process metrics (memory, CPU, event loop, GC) in /metrics; off for tools and most tests. */
+  processMetrics?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function findUp(file: string): string {
+  for (const rel of ['../', '../../']) {
+    const p = fileURLToPath(new URL(rel + file, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new Error(`${file} not found next to the application`);
+}
+
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const logger = loggerOptions(config.logLevel);
+  const app = Fastify({
+    logger: deps.logStream && logger && typeof logger === 'object' ? { ...logger, stream: deps.logStream } : logger,
+    // A caller-supplied id is kept only if harmless, so that logs can be joined across services.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // JSON bodies: 1 MiB unless a route says otherwise (the directory feeds take 20 MiB; README lists them).
+    bodyLimit: 1024 * 1024,
+    // Path parameters as long as the longest identifier a schema accepts (an ARK: 1024 characters).
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors,
+    // A client must send its whole request in this time (slow-loris); checked every second.
+    requestTimeout: config.requestTimeoutSeconds * 1000,
+    http: { connectionsCheckingInterval: 1000 },
+    // Behind N proxies, X-Forwarded-For entries added by those N hops are believed, no more.
+    trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
+    connectionTimeout: 60_000,
+    ajv: {
+      // Report every failing field at once, not just the first.
+      customOptions: { allErrors: true, coerceTypes: 'array', useDefaults: true, removeAdditional: false },
+    },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('config', config);
+  app.decorate('database', deps.database);
+  app.decorate('db', deps.database.db);
+  app.decorate('clock', deps.clock ?? (() => new Date()));
+  const routeCatalog: Array<{ method: string; url: string }> = [];
+  app.decorate('routeCatalog', routeCatalog);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeCatalog.push({ method, url: route.url });
+  });
+  app.decorate('idp', createIdentityProvider(config));
+  const metrics = new Metrics(deps.database, deps.database.db, { processMetrics: deps.processMetrics ?? false });
+  app.decorate('metrics', metrics);
+  app.decorate(
+    'accessLog',
+    new AccessLogWriter(deps.database.db, (seconds, rows, ok) => {
+      const result = ok ? 'ok' : 'error';
+      metrics.accessLogWrite.observe({ result }, seconds);
+      metrics.accessLogRows.inc({ result }, rows);
+    }),
+  );
+  app.addHook('onResponse', async (request, reply) => {
+    // Route patterns, never raw URLs: label values stay few whatever callers send.
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  // Partitions exist before the first request can need them; the daily job keeps them ahead.
+  if (deps.maintenance !== false) app.addHook('onReady', async () => {
+    for (const table of PARTITIONED_TABLES) await ensureMonthlyPartitions(app.db, table, app.clock());
+  });
+  if (deps.ownsDatabase) app.addHook('onClose', async () => deps.database.close());
+  // Node's requestTimeout covers the headers only: a body trickling in is answered 408 here, through
+  // a pass-through stream so that the socket stays open for the answer.
+  app.addHook('preParsing', async (request, reply, payload) => {
+    if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) return payload;
+    const body = new PassThrough();
+    const timer = setTimeout(() => {
+      payload.unpipe(body);
+      reply.header('connection', 'close');
+      body.destroy(new AppError(408, 'request-timeout', 'Request timeout', `the request body did not arrive within ${config.requestTimeoutSeconds} s`));
+    }, config.requestTimeoutSeconds * 1000);
+    timer.unref();
+    payload.once('end', () => clearTimeout(timer));
+    payload.once('close', () => clearTimeout(timer));
+    payload.pipe(body);
+    return body;
+  });
+  const hsts = config.brokerBaseUrl.startsWith('https:');
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    // On every answer; a route that needs otherwise (the SSO page's CSP, cacheable metadata) sets its own first.
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'no-referrer');
+    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY');
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    if (hsts) reply.header('strict-transport-security', 'max-age=31536000');
+  });
+
+  registerErrorHandling(app);
+  registerInputGuard(app);
+  await app.register(fastifySwagger, { openapi: OPENAPI_INFO(config) });
+  await app.register(authPlugin, { config });
+  if (config.rateLimitPerMinute > 0) {
+    await app.register(fastifyRateLimit, {
+      global: false,
+      timeWindow: 60_000,
+      // Verified token subject and role (the auth hook ran first), else the client address.
+      keyGenerator: (request) => {
+        const who = request.identity;
+        return who && !(who instanceof AppError) ? `${who.role}:${who.sub}` : `ip:${request.ip}`;
+      },
+      max: (request) => {
+        const who = request.identity;
+        return who && !(who instanceof AppError) && who.role === 'ent' ? config.rateLimitEntPerMinute : config.rateLimitPerMinute;
+      },
+      // Probes come from the platform, often all from one address: never throttled.
+      allowList: (request) => request.url === '/health' || request.url === '/ready',
+      errorResponseBuilder: (_request, context) =>
+        new AppError(429, 'too-many-requests', 'Too many requests', `more than ${context.max} requests per minute; retry in ${context.after}`),
+    });
+    // At the root, before any access level's guard: refused tokens count against their address too.
+    app.addHook('onRequest', app.rateLimit());
+  }
+
+  await app.register(healthRoutes, { openapiPath: findUp('openapi.yaml') });
+  await app.register(idpMetadataRoutes);
+  await app.register(metricsRoutes);
+  await app.register(v1Routes, { prefix: '/v1' });
+  return app;
+}

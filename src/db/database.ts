@@ -1,0 +1,273 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/*
+ * The one typed view of the schema. It must match migrations/ exactly; test/db-schema.test.ts
+ * compares the two against the live catalog.
+ */
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface EntProjectsTable {
+  id: string;
+  name: string;
+  kind: 'ent' | 'edugar';
+  created_at: CreatedAt;
+}
+
+export interface EstablishmentsTable {
+  uai: string;
+  ent_id: string;
+  name: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface PublishersTable {
+  id: string;
+  name: string;
+  contact_email: string;
+  created_at: CreatedAt;
+}
+
+// --- directory ---
+export interface PeopleTable {
+  id: Generated<number>;
+  ent_id: string;
+  /** The ENT's own id of the person (GARPersonIdentifiant). */
+  person_id: string;
+  last_name: string;
+  first_name: string;
+  other_first_names: ColumnType<string[], string[] | undefined, string[]>;
+  birth_name: string | null;
+  civility: string | null;
+  birth_date: string | null;
+  emails: ColumnType<string[], string[] | undefined, string[]>;
+  struct_rattach: string | null;
+  disciplines: ColumnType<string[], string[] | undefined, string[]>;
+  content_hash: ColumnType<string, string | undefined, string>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  gone_at: Date | null;
+  restricted_at: Date | null;
+  objected_at: Date | null;
+}
+
+/** A person at one establishment: profiles there, and whether the last snapshot still had them. */
+export interface EstablishmentPeopleTable {
+  uai: string;
+  person_id: number;
+  profiles: string[];
+  mefs: ColumnType<string[], string[] | undefined, string[]>;
+  subjects: ColumnType<string[], string[] | undefined, string[]>;
+  updated_at: UpdatedAt;
+  gone_at: Date | null;
+}
+
+export interface GroupsTable {
+  id: Generated<number>;
+  uai: string;
+  code: string;
+  name: string;
+  kind: 'DIVISION' | 'GROUPE';
+  divisions: ColumnType<string[], string[] | undefined, string[]>;
+}
+
+export interface GroupMembersTable {
+  group_id: number;
+  person_id: number;
+}
+
+export interface TeachingsTable {
+  person_id: number;
+  group_id: number;
+  subjects: ColumnType<string[], string[] | undefined, string[]>;
+}
+
+export interface CodeListTable {
+  uai: string;
+  code: string;
+  name: string;
+}
+
+export interface AssignmentManagersTable {
+  id: Generated<number>;
+  ent_id: string;
+  person_id: string;
+  last_name: string;
+  first_name: string;
+  email: string;
+  uais: string[];
+  updated_at: UpdatedAt;
+}
+
+// --- resources and data requests ---
+export interface ResourcesTable {
+  id: string;
+  publisher_id: string;
+  name: string;
+  type_presentation: string;
+  description: string | null;
+  thumbnail_url: string | null;
+  access_url: string | null;
+  sp_entity_id: string;
+  sp_acs_url: string;
+  sp_signing_cert: string | null;
+  sp_encryption_cert: string | null;
+  sp_metadata_xml: string | null;
+  sp_requested_attributes: ColumnType<string[], string[] | undefined, string[]>;
+  ido_scope: ColumnType<'project' | 'pairwise', 'project' | 'pairwise' | undefined, 'project' | 'pairwise'>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface DataRequestsTable {
+  id: Generated<string>;
+  resource_id: string;
+  status: 'pending' | 'reviewed' | 'superseded';
+  submitted_by: string;
+  submitted_at: Date | string;
+  reviewed_by: string | null;
+  reviewed_at: Date | null;
+}
+
+export interface DataRequestItemsTable {
+  request_id: string;
+  code: string;
+  purpose: string;
+  approved: boolean | null;
+  comment: string | null;
+}
+
+export interface ReleasedAttributesTable {
+  resource_id: string;
+  code: string;
+  request_id: string;
+  approved_at: Date | string;
+}
+
+// --- subscriptions and assignments ---
+export type LicenceCount = number | 'unlimited';
+export type Licences =
+  | { global: LicenceCount }
+  | { pupils: LicenceCount; teachers: LicenceCount; librarians: LicenceCount; otherStaff: LicenceCount };
+
+export interface SubscriptionsTable {
+  pk: Generated<number>;
+  id: string;
+  publisher_id: string;
+  resource_id: string;
+  uai: string;
+  starts_at: Date | string;
+  ends_at: Date | string;
+  school_year: string | null;
+  assignment_type: 'INDIV' | 'ETABL';
+  audiences: string[];
+  licences: ColumnType<Licences, string, string>;
+  comment: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface AssignmentsTable {
+  id: Generated<number>;
+  subscription_pk: number;
+  uai: string;
+  target_type: 'person' | 'division' | 'group' | 'profile' | 'establishment';
+  person_id: number | null;
+  group_id: number | null;
+  profile: string | null;
+  created_at: CreatedAt;
+  created_by: string;
+}
+
+// --- access log (partitioned by month on `at`) ---
+export interface AccessLogTable {
+  id: Generated<number>;
+  at: Date | string;
+  ent_id: string;
+  uai: string;
+  /** people.id: an internal reference, never a name. */
+  person_ref: number | null;
+  profile: string | null;
+  resource_id: string;
+  publisher_id: string | null;
+  outcome: 'granted' | 'refused';
+  reason: string | null;
+  /** Names of the released attributes, never their values. */
+  attributes: ColumnType<string[], string[] | undefined, string[]>;
+  key_id: string | null;
+  response_id: string | null;
+  client_ip: string | null;
+  request_id: string | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Date | string;
+  actor_sub: string;
+  actor_role: string;
+  /** e.g. `PUT /v1/resources/:resourceId` */
+  action: string;
+  object_type: string;
+  object_id: string | null;
+  /** Names of the fields the request carried, never their values. */
+  fields: ColumnType<string[], string[] | undefined, string[]>;
+  status: number;
+  request_id: string | null;
+}
+
+/** Daily access counts without personal data; they outlive the twelve-month purge. */
+export interface AccessStatsDailyTable {
+  day: string;
+  ent_id: string;
+  uai: string;
+  resource_id: string;
+  publisher_id: ColumnType<string, string | undefined, string>;
+  profile: ColumnType<string, string | undefined, string>;
+  outcome: 'granted' | 'refused';
+  count: number;
+}
+
+export interface MaintenanceStateTable {
+  key: string;
+  value: string;
+}
+
+export interface RetentionRunsTable {
+  id: Generated<number>;
+  started_at: Date | string;
+  finished_at: Date | string | null;
+  dry_run: boolean;
+  removed: ColumnType<Record<string, unknown>, string | undefined, string>;
+  error: string | null;
+}
+
+export interface Database {
+  access_log: AccessLogTable;
+  audit_log: AuditLogTable;
+  access_stats_daily: AccessStatsDailyTable;
+  maintenance_state: MaintenanceStateTable;
+  retention_runs: RetentionRunsTable;
+  ent_projects: EntProjectsTable;
+  establishments: EstablishmentsTable;
+  publishers: PublishersTable;
+  people: PeopleTable;
+  establishment_people: EstablishmentPeopleTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  teachings: TeachingsTable;
+  subjects: CodeListTable;
+  mefs: CodeListTable;
+  assignment_managers: AssignmentManagersTable;
+  resources: ResourcesTable;
+  data_requests: DataRequestsTable;
+  data_request_items: DataRequestItemsTable;
+  released_attributes: ReleasedAttributesTable;
+  subscriptions: SubscriptionsTable;
+  assignments: AssignmentsTable;
+}
+
+export type EntProject = Selectable<EntProjectsTable>;
+export type NewEntProject = Insertable<EntProjectsTable>;
+export type Establishment = Selectable<EstablishmentsTable>;
+export type Publisher = Selectable<PublishersTable>;

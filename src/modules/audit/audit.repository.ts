@@ -1,0 +1,32 @@
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { AuditLogTable, Database } from '../../db/database.js';
+import type { AuditEntry, AuditQuery } from './audit.schemas.js';
+
+export async function insertAudit(db: Kysely<Database>, row: Insertable<AuditLogTable>): Promise<void> {
+  await db.insertInto('audit_log').values(row).execute();
+}
+
+const toEntry = (r: Selectable<AuditLogTable>): AuditEntry => ({
+  id: Number(r.id),
+  at: new Date(r.at).toISOString(),
+  actorSub: r.actor_sub,
+  actorRole: r.actor_role,
+  action: r.action,
+  objectType: r.object_type,
+  objectId: r.object_id,
+  fields: r.fields,
+  status: r.status,
+  requestId: r.request_id,
+});
+
+/** Newest first, `limit + 1` rows so the caller can tell whether a next page exists. */
+export async function listAudit(db: Kysely<Database>, q: AuditQuery, beforeId?: number): Promise<AuditEntry[]> {
+  let query = db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(q.limit + 1);
+  if (q.from) query = query.where('at', '>=', q.from);
+  if (q.to) query = query.where('at', '<', q.to);
+  if (q.actor) query = query.where('actor_sub', '=', q.actor);
+  if (q.objectType) query = query.where('object_type', '=', q.objectType);
+  if (q.objectId) query = query.where('object_id', '=', q.objectId);
+  if (beforeId !== undefined) query = query.where('id', '<', beforeId);
+  return (await query.execute()).map(toEntry);
+}

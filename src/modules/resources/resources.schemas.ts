@@ -1,0 +1,100 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Timestamp } from '../../lib/http-schemas.js';
+
+/** `ark:/NAAN/name`, as GAR identifies resources (e.g. `ark:/49591/Vittascience.p`). */
+export const ARK_PATTERN = '^ark:/[0-9]{5,10}/[A-Za-z0-9][A-Za-z0-9=~*+@_$.:/-]*$';
+
+export const ResourceIdParam = Type.String({
+  pattern: ARK_PATTERN,
+  maxLength: 1024,
+  description: 'the resource ARK, URL-encoded in paths (e.g. `ark%3A%2F12345%2Fmaths`)',
+});
+export const ResourceParams = Type.Object({ resourceId: ResourceIdParam });
+
+const HttpUrl = (description: string) => Type.String({ maxLength: 2048, pattern: '^https?://[^\\s]+$', description });
+const Certificate = (use: string) =>
+  Type.String({ minLength: 1, maxLength: 20_000, description: `${use} certificate: PEM, or the base64 DER body as in metadata` });
+
+export const SpFromMetadata = Type.Object(
+  {
+    metadataXml: Type.String({
+      minLength: 1,
+      maxLength: 256 * 1024,
+      description:
+        'SAML 2.0 metadata of the service provider (one md:EntityDescriptor with an SPSSODescriptor). ' +
+        'At most 256 KiB; DOCTYPE and ENTITY declarations are refused.',
+    }),
+  },
+  { additionalProperties: false, title: 'SpMetadata' },
+);
+
+export const SpFromFields = Type.Object(
+  {
+    entityId: Type.String({ minLength: 1, maxLength: 1024 }),
+    acsUrl: HttpUrl('HTTP-POST AssertionConsumerService URL; https (http only for localhost)'),
+    signingCertificate: Type.Optional(Certificate('signing')),
+    encryptionCertificate: Type.Optional(Certificate('encryption')),
+  },
+  { additionalProperties: false, title: 'SpFields' },
+);
+
+export const SpInput = Type.Union([SpFromMetadata, SpFromFields], {
+  description: 'the SAML service provider: its metadata, or the same fields given directly',
+});
+export type SpInput = Static<typeof SpInput>;
+
+const resourceFields = {
+  name: Type.String({ minLength: 1, maxLength: 255 }),
+  typePresentation: Type.String({ minLength: 1, maxLength: 64, description: 'GAR presentation type code, e.g. MAN' }),
+  description: Type.Optional(Type.String({ maxLength: 4000 })),
+  urlVignette: Type.Optional(HttpUrl('thumbnail URL')),
+  urlAccesRessource: Type.Optional(HttpUrl('URL where the resource is opened')),
+  sp: SpInput,
+};
+
+export const ResourceInput = Type.Object({ id: ResourceIdParam, ...resourceFields }, { additionalProperties: false });
+export type ResourceInput = Static<typeof ResourceInput>;
+
+export const ResourceUpdate = Type.Object(resourceFields, {
+  additionalProperties: false,
+  description: 'the whole resource again (the id comes from the path); the SP is checked as on creation',
+});
+export type ResourceUpdate = Static<typeof ResourceUpdate>;
+
+export const ServiceProviderSchema = Type.Object({
+  entityId: Type.String(),
+  acsUrl: Type.String(),
+  signingCertificate: Type.Optional(Type.String({ description: 'PEM' })),
+  encryptionCertificate: Type.Optional(Type.String({ description: 'PEM' })),
+  fromMetadata: Type.Boolean({ description: 'whether it was imported from metadata XML' }),
+  requestedAttributes: Type.Array(Type.String(), {
+    description: 'dictionary codes of the RequestedAttribute elements of the metadata: a suggestion, never an approval',
+  }),
+});
+
+export const ResourceSchema = Type.Object({
+  id: Type.String(),
+  publisherId: Type.String(),
+  name: Type.String(),
+  typePresentation: Type.String(),
+  description: Type.Optional(Type.String()),
+  urlVignette: Type.Optional(Type.String()),
+  urlAccesRessource: Type.Optional(Type.String()),
+  sp: ServiceProviderSchema,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type ResourceView = Static<typeof ResourceSchema>;
+
+export const ResourceWritten = Type.Object({
+  ...ResourceSchema.properties,
+  warnings: Type.Array(Type.String(), {
+    description: 'what was accepted but ignored, e.g. RequestedAttribute names outside the dictionary',
+  }),
+});
+
+export const ResourceListQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  after: Type.Optional(Type.String({ maxLength: 1024, description: 'the `next` cursor of the previous page' })),
+  publisherId: Type.Optional(Type.String({ maxLength: 64, description: 'ministry and operator: only this publisher' })),
+});

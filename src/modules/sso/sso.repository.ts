@@ -1,0 +1,157 @@
+import { sql } from 'kysely';
+import type { DatabaseHandle } from '../../db/connect.js';
+import { subscriptionGrants } from '../resource-list/resource-list.repository.js';
+
+/** Everything the access decision needs, read in one round trip. */
+export interface DecisionFacts {
+  establishmentEntId: string | null;
+  person: {
+    ref: number;
+    lastName: string;
+    firstName: string;
+    civility: string | null;
+    emails: string[];
+    profiles: string[];
+    mefs: string[];
+    subjects: string[];
+    taughtSubjects: string[];
+    divisions: string[];
+    groups: string[];
+    goneAt: Date | null;
+    restrictedAt: Date | null;
+    objectedAt: Date | null;
+  } | null;
+  resource: {
+    id: string;
+    publisherId: string;
+    spEntityId: string;
+    acsUrl: string;
+    encryptionCertificate: string | null;
+    idoScope: 'project' | 'pairwise';
+    accessUrl: string | null;
+    released: string[];
+    hasReviewedRequest: boolean;
+  } | null;
+  subscriptions: { valid: number; expired: number; notStarted: number };
+  assigned: boolean;
+}
+
+interface Row {
+  est_ent_id: string | null;
+  p_ref: number | null;
+  last_name: string | null;
+  first_name: string | null;
+  civility: string | null;
+  emails: string[] | null;
+  profiles: string[] | null;
+  mefs: string[] | null;
+  subjects: string[] | null;
+  taught_subjects: string[] | null;
+  divisions: string[] | null;
+  groups: string[] | null;
+  gone_at: Date | null;
+  restricted_at: Date | null;
+  objected_at: Date | null;
+  r_id: string | null;
+  publisher_id: string | null;
+  sp_entity_id: string | null;
+  sp_acs_url: string | null;
+  sp_encryption_cert: string | null;
+  ido_scope: 'project' | 'pairwise' | null;
+  access_url: string | null;
+  released: string[] | null;
+  has_reviewed_request: boolean;
+  subs_valid: number;
+  subs_expired: number;
+  subs_not_started: number;
+  assigned: boolean;
+}
+
+
+export async function decisionFacts(
+  database: Pick<DatabaseHandle, 'db' | 'prepared'>,
+  q: { entId: string; uai: string; personId: string; resourceId: string; now: Date },
+): Promise<DecisionFacts> {
+  const now = q.now.toISOString();
+  const query = sql<Row>`
+    with person as (
+      select p.id, p.last_name, p.first_name, p.civility, p.emails, p.gone_at as p_gone_at, p.restricted_at, p.objected_at,
+             ep.profiles, ep.mefs, ep.subjects, ep.gone_at as ep_gone_at
+      from people p
+      join establishment_people ep on ep.person_id = p.id and ep.uai = ${q.uai}
+      where p.ent_id = ${q.entId} and p.person_id = ${q.personId}
+    ),
+    person_groups as (
+      select g.id, g.code, g.kind from groups g
+      where g.uai = ${q.uai} and g.id in (
+        select gm.group_id from group_members gm where gm.person_id = (select id from person)
+        union select t.group_id from teachings t where t.person_id = (select id from person))
+    ),
+    subs as (
+      select s.pk, s.starts_at, s.ends_at, s.assignment_type, s.audiences, s.resource_id from subscriptions s
+      where s.uai = ${q.uai} and s.resource_id = ${q.resourceId}
+    )
+    select
+      (select e.ent_id from establishments e where e.uai = ${q.uai}) as est_ent_id,
+      person.id as p_ref, person.last_name, person.first_name, person.civility, person.emails, person.profiles,
+      person.mefs, person.subjects,
+      coalesce(person.p_gone_at, person.ep_gone_at) as gone_at, person.restricted_at, person.objected_at,
+      (select array_agg(distinct s order by s) from teachings t join person_groups pg on pg.id = t.group_id, unnest(t.subjects) s
+        where t.person_id = person.id) as taught_subjects,
+      (select array_agg(code order by code) from person_groups where kind = 'DIVISION') as divisions,
+      (select array_agg(code order by code) from person_groups where kind = 'GROUPE') as groups,
+      r.id as r_id, r.publisher_id, r.sp_entity_id, r.sp_acs_url, r.sp_encryption_cert, r.ido_scope, r.access_url,
+      (select array_agg(ra.code order by ra.code) from released_attributes ra where ra.resource_id = ${q.resourceId}) as released,
+      exists (select 1 from data_requests dr where dr.resource_id = ${q.resourceId} and dr.status = 'reviewed') as has_reviewed_request,
+      (select count(*) from subs where starts_at <= ${now} and ends_at > ${now})::int as subs_valid,
+      (select count(*) from subs where ends_at <= ${now})::int as subs_expired,
+      (select count(*) from subs where starts_at > ${now})::int as subs_not_started,
+      coalesce((
+        select true from subs s
+        where s.starts_at <= ${now} and s.ends_at > ${now} and ${subscriptionGrants(sql`person.id`, sql`person.profiles`)}
+        limit 1), false) as assigned
+    from (select 1) as one
+    left join person on true
+    left join resources r on r.id = ${q.resourceId}
+  `.compile(database.db);
+  // Prepared: planning this query costs more than running it, so it is planned once per connection.
+  const r = (await database.prepared<Row>('sso_decision', query))[0]!;
+  return {
+    establishmentEntId: r.est_ent_id,
+    person:
+      r.p_ref === null
+        ? null
+        : {
+            ref: Number(r.p_ref),
+            lastName: r.last_name!,
+            firstName: r.first_name!,
+            civility: r.civility,
+            emails: r.emails ?? [],
+            profiles: r.profiles ?? [],
+            mefs: r.mefs ?? [],
+            subjects: r.subjects ?? [],
+            taughtSubjects: r.taught_subjects ?? [],
+            divisions: r.divisions ?? [],
+            groups: r.groups ?? [],
+            goneAt: r.gone_at,
+            restrictedAt: r.restricted_at,
+            objectedAt: r.objected_at,
+          },
+    resource:
+      r.r_id === null
+        ? null
+        : {
+            id: r.r_id,
+            publisherId: r.publisher_id!,
+            spEntityId: r.sp_entity_id!,
+            acsUrl: r.sp_acs_url!,
+            encryptionCertificate: r.sp_encryption_cert,
+            idoScope: r.ido_scope ?? 'project',
+            accessUrl: r.access_url,
+            released: r.released ?? [],
+            hasReviewedRequest: r.has_reviewed_request,
+          },
+    subscriptions: { valid: r.subs_valid, expired: r.subs_expired, notStarted: r.subs_not_started },
+    assigned: r.assigned,
+  };
+}

@@ -1,0 +1,109 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, PROBLEM_BASE, type FieldError } from '../errors.js';
+import { UNREACHABLE } from '../db/connect.js';
+
+interface ValidationItem {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+}
+
+function fieldErrors(items: ValidationItem[], context: string | undefined): FieldError[] {
+  return items.map((v) => {
+    let path = v.instancePath ?? '';
+    if (v.keyword === 'required' && typeof v.params?.missingProperty === 'string') {
+      path = `${path}/${v.params.missingProperty}`;
+    } else if (v.keyword === 'additionalProperties' && typeof v.params?.additionalProperty === 'string') {
+      path = `${path}/${v.params.additionalProperty}`;
+    }
+    const where = context ?? 'body';
+    return { path: `${where}${path || ''}`, message: v.message ?? 'is invalid' };
+  });
+}
+
+/** Errors that mean the database is out of reach, as opposed to a bug. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; [UNREACHABLE]?: boolean } | null;
+  if (!e) return false;
+  if (e[UNREACHABLE]) return true;
+  const code = e.code ?? '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+  // SQLSTATE classes 08 (connection exception), 57P (operator intervention), 53 (resources).
+  if (/^(08|57P|53)/.test(code)) return true;
+  const msg = e.message ?? '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|PGlite is closed/i.test(
+    msg,
+  );
+}
+
+function send(reply: FastifyReply, status: number, body: Record<string, unknown>): FastifyReply {
+  return reply.status(status).type('application/problem+json').send(body);
+}
+
+export function problemBody(request: FastifyRequest, status: number, code: string, title: string, detail?: string) {
+  return { type: `${PROBLEM_BASE}${code}`, title, status, ...(detail ? { detail } : {}), requestId: request.id };
+}
+
+/**
+ * The router's own refusals, answered before any route, hook or error handler: a path that is not
+ * valid percent-encoded UTF-8, a path parameter longer than the router's limit. Passed to Fastify as
+ * `frameworkErrors`; the path itself is not echoed (it may be long, or carry personal identifiers).
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    send(reply, 414, problemBody(request, 414, 'uri-too-long', 'URI too long', 'a path parameter is longer than the service accepts'));
+  } else if (err.code === 'FST_ERR_BAD_URL') {
+    send(reply, 400, problemBody(request, 400, 'bad-request', 'Bad request', 'the URL path is not valid percent-encoded UTF-8'));
+  } else {
+    request.log.error({ err }, 'unexpected routing error');
+    send(reply, 500, problemBody(request, 500, 'internal', 'Internal server error', `unexpected error; quote request id ${request.id} to the operator`));
+  }
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
+    if (err instanceof AppError) {
+      if (err.status >= 500) request.log.warn({ err: { message: err.message, code: err.code } }, 'service problem');
+      return send(reply, err.status, {
+        ...problemBody(request, err.status, err.code, err.title, err.detail),
+        ...err.extra,
+      });
+    }
+    const fe = err as FastifyError & { validation?: ValidationItem[]; validationContext?: string };
+    if (fe.validation) {
+      const list = fieldErrors(fe.validation, fe.validationContext);
+      return send(reply, 400, {
+        ...problemBody(request, 400, 'validation', 'Invalid request', `${list.length} invalid field(s)`),
+        errors: list,
+      });
+    }
+    const pgCode = (err as { code?: string }).code;
+    if (pgCode === '23505') {
+      return send(reply, 409, problemBody(request, 409, 'conflict', 'Conflict', 'an object with this identifier already exists'));
+    }
+    if (isDatabaseUnavailable(err)) {
+      request.log.error({ err: { message: err.message, code: pgCode } }, 'database unavailable');
+      reply.header('retry-after', '5');
+      return send(reply, 503, problemBody(request, 503, 'unavailable', 'Service unavailable', 'the database is unreachable; try again shortly'));
+    }
+    const status = fe.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      // Fastify's own 4xx errors (bad JSON, body too large, bad content type) carry safe messages.
+      const code = status === 413 ? 'payload-too-large' : status === 415 ? 'unsupported-media-type' : 'bad-request';
+      return send(reply, status, problemBody(request, status, code, STATUS_CODES[status] ?? 'Bad request', fe.message));
+    }
+    // Anything else is our bug: fixed text for the caller, the details once in the log.
+    request.log.error({ err }, 'unexpected error');
+    return send(
+      reply,
+      500,
+      problemBody(request, 500, 'internal', 'Internal server error', `unexpected error; quote request id ${request.id} to the operator`),
+    );
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, 404, problemBody(request, 404, 'not-found', 'Not found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}

@@ -1,0 +1,69 @@
+import { buildApp } from './app.js';
+import { ConfigError, loadSettings, toConfig, type Config } from './config.js';
+import { connectPglite, connectPostgres } from './db/connect.js';
+import { migrateToLatest } from './db/migrate.js';
+import { withEmbeddedSecrets } from './embedded.js';
+import { startDailyMaintenance } from './modules/maintenance/maintenance.service.js';
+
+/** The only place that reads the environment and listens. */
+async function main(): Promise<void> {
+  let config: Config;
+  let warnings: string[] = [];
+  try {
+    const settings = loadSettings(process.env);
+    if (settings.databaseUrl) {
+      config = toConfig(settings);
+    } else {
+      const embedded = withEmbeddedSecrets(settings);
+      config = embedded.config;
+      warnings = [
+        `EMBEDDED MODE: no DATABASE_URL, data kept in PGlite under ${settings.dataDir}. For development only.`,
+        ...(embedded.generated.length > 0
+          ? [`EMBEDDED MODE: using generated development secrets (${embedded.generated.join(', ')}) stored in ${embedded.file}. Never use them in production.`]
+          : []),
+      ];
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gar-broker cannot start: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+
+  const database = config.databaseUrl
+    ? connectPostgres(config.databaseUrl, config.databasePoolSize)
+    : await connectPglite(config.dataDir);
+  if (config.migrateOnStart) await migrateToLatest(database.db);
+
+  const app = await buildApp(config, { database, ownsDatabase: true, processMetrics: true });
+  for (const w of warnings) app.log.warn(w);
+  const stopMaintenance = startDailyMaintenance(app.db, config, app.clock, app.log);
+  app.addHook('onClose', async () => stopMaintenance());
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    // A stuck request must not keep the process alive forever.
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err) => {
+        app.log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+}
+
+main().catch((err) => {
+  process.stderr.write(`gar-broker failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,88 @@
+import type { Role } from '../src/plugins/auth.js';
+
+/**
+ * Who may do what: THE declared access table, one row per operation (`METHOD /path/{param}`, as in
+ * openapi.yaml). test/access-matrix.test.ts calls every operation with every role, in and out of
+ * scope and without a token, and compares each answer with this table.
+ *
+ * - `public`: no token needed; every caller (and none) gets this status.
+ * - `roles`: the roles that may call the operation. `in` is the status of a call on the caller's own
+ *   objects (its publisher, ENT project, UAIs; for operator and ministry, the first tenant);
+ *   `out` the status of the same call on another tenant's real object, where the operation names
+ *   one (omitted where it does not: the scope then comes from the token alone). For operator and
+ *   ministry, who act across tenants, `out` is the same success.
+ * - A role not listed gets 403 both ways; no token gets 401.
+ */
+export interface Grant {
+  in: number;
+  out?: number;
+}
+export type Rule = { public: number } | { roles: Partial<Record<Role, Grant>> };
+
+const national = (status: number, out = status): Grant => ({ in: status, out });
+
+export const ACCESS_MATRIX: Record<string, Rule> = {
+  'GET /health': { public: 200 },
+  'GET /ready': { public: 200 },
+  'GET /openapi.yaml': { public: 200 },
+  'GET /saml/metadata': { public: 200 },
+  // Not a JWT route: only the METRICS_TOKEN opens it (test/metrics.test.ts covers the token modes).
+  'GET /metrics': { public: 401 },
+
+  // Everyone authenticated; statistics are cut to the caller's scope (checked by the test).
+  'GET /v1/attributes': { roles: { operator: { in: 200 }, ministry: { in: 200 }, publisher: { in: 200 }, ent: { in: 200 }, establishment: { in: 200 } } },
+  'GET /v1/stats/accesses': { roles: { operator: { in: 200 }, ministry: { in: 200 }, publisher: { in: 200 }, ent: { in: 200 }, establishment: { in: 200 } } },
+
+  // Operator onboarding and operations.
+  'POST /v1/ent-projects': { roles: { operator: { in: 201 } } },
+  'GET /v1/ent-projects': { roles: { operator: { in: 200 } } },
+  'GET /v1/ent-projects/{entId}': { roles: { operator: national(200) } },
+  'PUT /v1/ent-projects/{entId}/establishments/{uai}': { roles: { operator: national(200) } },
+  'POST /v1/publishers': { roles: { operator: { in: 201 } } },
+  'GET /v1/publishers': { roles: { operator: { in: 200 }, ministry: { in: 200 } } },
+  'GET /v1/publishers/{publisherId}': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
+  'GET /v1/access-logs': { roles: { operator: { in: 200 } } },
+  'GET /v1/retention/status': { roles: { operator: { in: 200 } } },
+  'GET /v1/audit': { roles: { operator: { in: 200 } } },
+  'GET /v1/people/{entId}/{personId}/export': { roles: { operator: national(200) } },
+  'POST /v1/people/{entId}/{personId}/restriction': { roles: { operator: national(200) } },
+  'DELETE /v1/people/{entId}/{personId}/restriction': { roles: { operator: national(200) } },
+
+  // Resources: publishers write their own; operator and ministry read all. Another publisher's is a 404.
+  'GET /v1/resources': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 403 } } },
+  'POST /v1/resources': { roles: { publisher: { in: 201 } } },
+  'GET /v1/resources/{resourceId}': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
+  'PUT /v1/resources/{resourceId}': { roles: { publisher: { in: 200, out: 404 } } },
+
+  // Data requests.
+  'GET /v1/resources/{resourceId}/data-requests': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
+  'POST /v1/resources/{resourceId}/data-requests': { roles: { publisher: { in: 201, out: 404 } } },
+  'GET /v1/resources/{resourceId}/data-policy': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
+  'GET /v1/data-requests/{requestId}': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
+  'GET /v1/data-requests': { roles: { operator: { in: 200 }, ministry: { in: 200 } } },
+  'POST /v1/data-requests/{requestId}/review': { roles: { ministry: national(200) } },
+  'GET /v1/register': { roles: { operator: { in: 200 }, ministry: { in: 200 }, publisher: { in: 200 } } },
+
+  // Subscriptions: the publisher's own only. Another publisher's subscription is a 404; naming
+  // another publisher's resource is a 403; a filter on another tenant lists nothing of it.
+  'POST /v1/subscriptions': { roles: { publisher: { in: 201, out: 403 } } },
+  'GET /v1/subscriptions': { roles: { publisher: { in: 200, out: 200 } } },
+  'GET /v1/subscriptions/{id}': { roles: { publisher: { in: 200, out: 404 } } },
+  'PUT /v1/subscriptions/{id}': { roles: { publisher: { in: 200, out: 404 } } },
+  'DELETE /v1/subscriptions/{id}': { roles: { publisher: { in: 204, out: 404 } } },
+
+  // Establishments (their UAIs) and operator: subscriptions of a UAI and assignments. Another UAI: 403.
+  'GET /v1/establishments/{uai}/subscriptions': { roles: { operator: national(200), establishment: { in: 200, out: 403 } } },
+  'POST /v1/establishments/{uai}/assignments': { roles: { operator: national(201), establishment: { in: 201, out: 403 } } },
+  'GET /v1/establishments/{uai}/assignments': { roles: { operator: national(200), establishment: { in: 200, out: 403 } } },
+  'DELETE /v1/establishments/{uai}/assignments/{assignmentId}': { roles: { operator: national(204), establishment: { in: 204, out: 403 } } },
+
+  // ENT: resource lists (another project's UAI is a 404), SSO (a refusal, logged), feeds and read-back (403).
+  'GET /v1/establishments/{uai}/people/{personId}/resources': { roles: { ent: { in: 200, out: 404 } } },
+  'POST /v1/sso': { roles: { ent: { in: 200, out: 403 } } },
+  'PUT /v1/establishments/{uai}/directory': { roles: { ent: { in: 200, out: 403 } } },
+  'POST /v1/establishments/{uai}/directory/changes': { roles: { ent: { in: 200, out: 403 } } },
+  'POST /v1/feed/gar-ent': { roles: { ent: { in: 200, out: 403 } } },
+  'GET /v1/establishments/{uai}/directory': { roles: { operator: national(200), ent: { in: 200, out: 403 } } },
+  'GET /v1/establishments/{uai}/people/{personId}': { roles: { operator: national(200), ent: { in: 200, out: 403 } } },
+};

@@ -1,0 +1,74 @@
+import t from 'tap';
+import { ConfigError, loadSettings } from '../src/config.js';
+import { withEmbeddedSecrets } from '../src/embedded.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const problemsOf = (env: Record<string, string>): string[] => {
+  try {
+    loadSettings(env);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+};
+
+t.test('defaults with an empty environment (embedded mode)', async (t) => {
+  const s = loadSettings({});
+  t.equal(s.port, 3000);
+  t.equal(s.host, '127.0.0.1');
+  t.equal(s.databaseUrl, undefined);
+  t.equal(s.brokerBaseUrl, 'http://127.0.0.1:3000');
+  t.equal(s.accessLogRetentionMonths, 12);
+});
+
+t.test('with DATABASE_URL, every missing secret is named at once', async (t) => {
+  const problems = problemsOf({ DATABASE_URL: 'postgres://x@h/db' });
+  t.equal(problems.length, 1);
+  t.match(problems[0], /JWT_SECRET/);
+  t.match(problems[0], /SAML_SIGNING_KEY/);
+  t.match(problems[0], /IDO_SECRET/);
+});
+
+t.test('every bad value is reported in one pass', async (t) => {
+  const problems = problemsOf({ PORT: 'abc', LOG_LEVEL: 'loud', ACCESS_LOG_RETENTION_MONTHS: '24', JWT_SECRET: 'short', IDO_SECRET: 'zz' });
+  t.equal(problems.length, 5, problems.join('\n'));
+  t.ok(problems.some((p) => p.includes('ACCESS_LOG_RETENTION_MONTHS')), 'retention above 12 months refused');
+});
+
+t.test('NAME_FILE reads a secret from a file', async (t) => {
+  const s = loadSettings({ JWT_SECRET_FILE: '/secrets/jwt' }, { readFile: () => 'x'.repeat(40) + '\n' });
+  t.equal(s.jwtSecret, 'x'.repeat(40));
+  const problems = problemsOf({ IDO_SECRET_FILE: '/nope/nothing-here' });
+  t.match(problems[0], /IDO_SECRET_FILE: cannot read/);
+});
+
+t.test('embedded mode generates secrets once and keeps them', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'garb-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const first = withEmbeddedSecrets(loadSettings({ DATA_DIR: dir }));
+  t.same(first.generated.sort(), ['IDO_SECRET', 'JWT_SECRET', 'SAML_SIGNING_CERT', 'SAML_SIGNING_KEY']);
+  const second = withEmbeddedSecrets(loadSettings({ DATA_DIR: dir }));
+  t.equal(second.config.jwtSecret, first.config.jwtSecret);
+  t.equal(second.config.samlSigningCert, first.config.samlSigningCert);
+  const own = withEmbeddedSecrets(loadSettings({ DATA_DIR: dir, JWT_SECRET: 'y'.repeat(32) }));
+  t.equal(own.config.jwtSecret, 'y'.repeat(32));
+  t.notOk(own.generated.includes('JWT_SECRET'));
+});
+
+t.test('limits and metrics settings: defaults, bounds, METRICS_TOKEN_FILE', async (t) => {
+  const s = loadSettings({});
+  t.equal(s.rateLimitPerMinute, 600);
+  t.equal(s.rateLimitEntPerMinute, 60_000);
+  t.equal(s.requestTimeoutSeconds, 30);
+  t.equal(s.trustProxyHops, 0);
+  t.equal(s.metricsToken, undefined);
+  t.equal(loadSettings({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimitPerMinute, 0, '0 turns limits off');
+  const problems = problemsOf({ RATE_LIMIT_PER_MINUTE: '-1', RATE_LIMIT_ENT_PER_MINUTE: '0', REQUEST_TIMEOUT_SECONDS: '0', TRUST_PROXY_HOPS: 'x', METRICS_TOKEN: 'short' });
+  t.equal(problems.length, 5, problems.join('\n'));
+  t.ok(problems.some((p) => p.startsWith('METRICS_TOKEN')));
+  const fromFile = loadSettings({ METRICS_TOKEN_FILE: '/secrets/metrics' }, { readFile: () => 'm'.repeat(32) + '\n' });
+  t.equal(fromFile.metricsToken, 'm'.repeat(32));
+});
