@@ -127,14 +127,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('preParsing', async (request, reply, payload) => {
     if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) return payload;
     const body = new PassThrough();
+    // The body parser reports this error as a 408. A body refused before it is read (415, 413 by
+    // length) has no reader: without this listener, a late error there would stop the process.
+    body.on('error', () => {});
     const timer = setTimeout(() => {
+      if (reply.sent) return;
       payload.unpipe(body);
       reply.header('connection', 'close');
       body.destroy(new AppError(408, 'request-timeout', 'Request timeout', `the request body did not arrive within ${config.requestTimeoutSeconds} s`));
     }, config.requestTimeoutSeconds * 1000);
     timer.unref();
-    payload.once('end', () => clearTimeout(timer));
-    payload.once('close', () => clearTimeout(timer));
+    const stop = () => clearTimeout(timer);
+    payload.once('end', stop);
+    payload.once('close', stop);
+    // An answer given without reading the body ends the wait too.
+    reply.raw.once('finish', stop);
+    reply.raw.once('close', stop);
     payload.pipe(body);
     return body;
   });

@@ -162,3 +162,22 @@ t.test('a client that does not finish its request in time is cut off (headers or
   t.match(body.answer, /application\/problem\+json/);
   t.ok(body.elapsed >= 900 && body.elapsed < 5000, `body: closed after ${body.elapsed} ms`);
 });
+
+t.test('a body refused before it is read (415, 413) leaves no timer behind to fire later', async (t) => {
+  // Found by the fuzz test on a slow run: the body timer outlived the answer and destroyed an
+  // unread stream 30 s later, an uncaught exception that would stop a real server.
+  const { app } = await buildTestApp(t, { config: { requestTimeoutSeconds: 1 } });
+  const uncaught: unknown[] = [];
+  const monitor = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtExceptionMonitor', monitor);
+  t.teardown(() => void process.off('uncaughtExceptionMonitor', monitor));
+  const big = 'x'.repeat(256 * 1024);
+  const auth = bearer(app, ent);
+  const unsupported = await app.inject({ method: 'POST', url: '/v1/sso', headers: { ...auth, 'content-type': 'application/x-unknown' }, payload: big });
+  t.equal(unsupported.statusCode, 415, unsupported.body);
+  const tooLarge = await app.inject({ method: 'POST', url: '/v1/sso', headers: { ...auth, 'content-type': 'application/json' }, payload: big });
+  t.equal(tooLarge.statusCode, 413, tooLarge.body);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  t.same(uncaught, [], 'nothing thrown after the answers');
+  t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200, 'still serving');
+});
