@@ -32,6 +32,8 @@ export interface Config extends Secrets {
   subscriptionGraceDays: number;
   /** Pool size for PostgreSQL. */
   databasePoolSize: number;
+  /** Longest a single SQL statement may run on the request path (PostgreSQL only); 0 turns it off. */
+  databaseStatementTimeoutMs: number;
   /** Requests per minute per caller (token subject and role, else client IP); 0 turns limits off. */
   rateLimitPerMinute: number;
   /** The same for `ent` tokens, whose SSO traffic peaks when lessons start. */
@@ -206,6 +208,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     migrateOnStart: bool('MIGRATE_ON_START', true),
     subscriptionGraceDays: int('SUBSCRIPTION_GRACE_DAYS', 90, 0, 3650),
     databasePoolSize: int('DATABASE_POOL_SIZE', 10, 1, 200),
+    databaseStatementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000),
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
     // One ENT token carries every SSO of a whole ENT project: a region's schools opening resources at 8:00.
     rateLimitEntPerMinute: int('RATE_LIMIT_ENT_PER_MINUTE', 60_000, 1, 10_000_000),

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   }
 
   const database = config.databaseUrl
-    ? connectPostgres(config.databaseUrl, config.databasePoolSize)
+    ? connectPostgres(config.databaseUrl, config.databasePoolSize, { statementTimeoutMs: config.databaseStatementTimeoutMs })
     : await connectPglite(config.dataDir);
   if (config.migrateOnStart) await migrateToLatest(database.db);
 

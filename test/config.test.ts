@@ -65,9 +65,19 @@ t.test('limits and metrics settings: defaults, bounds, METRICS_TOKEN_FILE', asyn
   t.equal(s.requestTimeoutSeconds, 30);
   t.equal(s.trustProxyHops, 0);
   t.equal(s.metricsToken, undefined);
+  t.equal(s.databaseStatementTimeoutMs, 30_000);
   t.equal(loadSettings({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimitPerMinute, 0, '0 turns limits off');
-  const problems = problemsOf({ RATE_LIMIT_PER_MINUTE: '-1', RATE_LIMIT_ENT_PER_MINUTE: '0', REQUEST_TIMEOUT_SECONDS: '0', TRUST_PROXY_HOPS: 'x', METRICS_TOKEN: 'short' });
-  t.equal(problems.length, 5, problems.join('\n'));
+  t.equal(loadSettings({ DATABASE_STATEMENT_TIMEOUT_MS: '0' }).databaseStatementTimeoutMs, 0, '0 turns the statement timeout off');
+  const problems = problemsOf({
+    RATE_LIMIT_PER_MINUTE: '-1',
+    RATE_LIMIT_ENT_PER_MINUTE: '0',
+    REQUEST_TIMEOUT_SECONDS: '0',
+    TRUST_PROXY_HOPS: 'x',
+    METRICS_TOKEN: 'short',
+    DATABASE_STATEMENT_TIMEOUT_MS: '-5',
+  });
+  t.equal(problems.length, 6, problems.join('\n'));
+  t.ok(problems.some((p) => p.startsWith('DATABASE_STATEMENT_TIMEOUT_MS')));
   t.ok(problems.some((p) => p.startsWith('METRICS_TOKEN')));
   const fromFile = loadSettings({ METRICS_TOKEN_FILE: '/secrets/metrics' }, { readFile: () => 'm'.repeat(32) + '\n' });
   t.equal(fromFile.metricsToken, 'm'.repeat(32));

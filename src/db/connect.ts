@@ -33,10 +33,14 @@ function markUnreachable(err: unknown): unknown {
   return err;
 }
 
-export function connectPostgres(connectionString: string, poolSize = 10): DatabaseHandle {
+export function connectPostgres(connectionString: string, poolSize = 10, options: { statementTimeoutMs?: number } = {}): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString,
     max: poolSize,
+    // A runaway statement (a bad plan, a lock wait) gives its connection back instead of holding it
+    // forever; the caller gets a 503. Jobs that are long by nature (migrations, retention) lift it
+    // for their own transaction.
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
     // Fail fast when the database is unreachable: callers get a 503 instead of a hanging request.
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,

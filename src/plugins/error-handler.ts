@@ -83,6 +83,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (pgCode === '23505') {
       return send(reply, 409, problemBody(request, 409, 'conflict', 'Conflict', 'an object with this identifier already exists'));
     }
+    if (pgCode === '57014') {
+      // statement_timeout: the database is too slow right now; the caller may try again.
+      request.log.error({ err: { message: err.message, code: pgCode } }, 'database statement timed out');
+      reply.header('retry-after', '5');
+      return send(reply, 503, problemBody(request, 503, 'unavailable', 'Service unavailable', 'the database did not answer in time; try again shortly'));
+    }
     if (isDatabaseUnavailable(err)) {
       request.log.error({ err: { message: err.message, code: pgCode } }, 'database unavailable');
       reply.header('retry-after', '5');

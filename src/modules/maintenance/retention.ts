@@ -67,6 +67,8 @@ export async function runRetention(db: Kysely<Database>, o: RetentionOptions): P
   class DryRun extends Error {}
   try {
     await db.transaction().execute(async (trx) => {
+      // A year-old partition or a summer's worth of departures may take longer than a request may.
+      await sql`set local statement_timeout = 0`.execute(trx);
       const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${LOCK_KEY}) as ok`.execute(trx);
       if (!lock.rows[0]!.ok) {
         report.skipped = true;
