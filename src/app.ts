@@ -4,7 +4,6 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
-import fastifyRateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
 import type { Config } from './config.js';
@@ -14,6 +13,7 @@ import { loggerOptions } from './logger.js';
 import { frameworkErrors, registerErrorHandling } from './plugins/error-handler.js';
 import { authPlugin } from './plugins/auth.js';
 import { registerInputGuard } from './plugins/input-guard.js';
+import { registerRateLimits } from './plugins/rate-limit.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { v1Routes } from './routes.js';
 import { OPENAPI_INFO } from './openapi-info.js';
@@ -162,27 +162,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerInputGuard(app);
   await app.register(fastifySwagger, { openapi: OPENAPI_INFO(config) });
   await app.register(authPlugin, { config });
-  if (config.rateLimitPerMinute > 0) {
-    await app.register(fastifyRateLimit, {
-      global: false,
-      timeWindow: 60_000,
-      // Verified token subject and role (the auth hook ran first), else the client address.
-      keyGenerator: (request) => {
-        const who = request.identity;
-        return who && !(who instanceof AppError) ? `${who.role}:${who.sub}` : `ip:${request.ip}`;
-      },
-      max: (request) => {
-        const who = request.identity;
-        return who && !(who instanceof AppError) && who.role === 'ent' ? config.rateLimitEntPerMinute : config.rateLimitPerMinute;
-      },
-      // Probes come from the platform, often all from one address: never throttled.
-      allowList: (request) => request.url === '/health' || request.url === '/ready',
-      errorResponseBuilder: (_request, context) =>
-        new AppError(429, 'too-many-requests', 'Too many requests', `more than ${context.max} requests per minute; retry in ${context.after}`),
-    });
-    // At the root, before any access level's guard: refused tokens count against their address too.
-    app.addHook('onRequest', app.rateLimit());
-  }
+  await registerRateLimits(app, config);
 
   await app.register(healthRoutes, { openapiPath: findUp('openapi.yaml') });
   await app.register(idpMetadataRoutes);

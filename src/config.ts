@@ -38,6 +38,8 @@ export interface Config extends Secrets {
   rateLimitPerMinute: number;
   /** The same for `ent` tokens, whose SSO traffic peaks when lessons start. */
   rateLimitEntPerMinute: number;
+  /** Redis holding the rate-limit counters, shared by every replica; unset: counters per process. */
+  rateLimitRedisUrl?: string;
   /** Time a client has to send a whole request (headers and body). */
   requestTimeoutSeconds: number;
   /** Proxy hops whose X-Forwarded-For is trusted for the client IP (0: none). */
@@ -67,6 +69,7 @@ const SECRET_NAMES = [
   'IDO_SECRET',
   'DATABASE_URL',
   'METRICS_TOKEN',
+  'RATE_LIMIT_REDIS_URL',
 ] as const;
 
 /**
@@ -126,6 +129,11 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
   const databaseUrl = get('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// connection string');
+  }
+
+  const rateLimitRedisUrl = get('RATE_LIMIT_REDIS_URL');
+  if (rateLimitRedisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(rateLimitRedisUrl)) {
+    problems.push('RATE_LIMIT_REDIS_URL must be a redis:// or rediss:// URL');
   }
 
   const logLevel = (get('LOG_LEVEL') ?? 'info') as LogLevel;
@@ -212,6 +220,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
     // One ENT token carries every SSO of a whole ENT project: a region's schools opening resources at 8:00.
     rateLimitEntPerMinute: int('RATE_LIMIT_ENT_PER_MINUTE', 60_000, 1, 10_000_000),
+    rateLimitRedisUrl,
     requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 30, 1, 600),
     trustProxyHops: int('TRUST_PROXY_HOPS', 0, 0, 10),
     metricsToken,

@@ -75,8 +75,13 @@ t.test('limits and metrics settings: defaults, bounds, METRICS_TOKEN_FILE', asyn
     TRUST_PROXY_HOPS: 'x',
     METRICS_TOKEN: 'short',
     DATABASE_STATEMENT_TIMEOUT_MS: '-5',
+    RATE_LIMIT_REDIS_URL: 'http://cache:6379',
   });
-  t.equal(problems.length, 6, problems.join('\n'));
+  t.equal(problems.length, 7, problems.join('\n'));
+  t.ok(problems.some((p) => p.startsWith('RATE_LIMIT_REDIS_URL')));
+  t.equal(s.rateLimitRedisUrl, undefined, 'counters per process by default');
+  const shared = loadSettings({ RATE_LIMIT_REDIS_URL_FILE: '/secrets/redis' }, { readFile: () => 'rediss://:pw@cache:6380/2\n' });
+  t.equal(shared.rateLimitRedisUrl, 'rediss://:pw@cache:6380/2', 'from a file, as it may carry a password');
   t.ok(problems.some((p) => p.startsWith('DATABASE_STATEMENT_TIMEOUT_MS')));
   t.ok(problems.some((p) => p.startsWith('METRICS_TOKEN')));
   const fromFile = loadSettings({ METRICS_TOKEN_FILE: '/secrets/metrics' }, { readFile: () => 'm'.repeat(32) + '\n' });

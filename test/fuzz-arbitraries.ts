@@ -415,7 +415,10 @@ export function encodeComponent(s: string): string {
 export const hasLoneSurrogate = (s: string) => /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 
 /** Path segments and query strings written raw: bad escapes, overlong UTF-8, traversal. */
-export const rawSegment = fc.constantFrom('%', '%0', '%00', '%zz', '%E0%A4%A', '%C0%AF', '%C0%AE%C0%AE', '..', '.', '%2e%2e', ';x=1', '%252F', '%FF%FE', '%ED%A0%80');
+// No dot segments ('.', '..', '%2e%2e'): app.inject resolves them as a browser would, so the request
+// reaches another route than the one whose expectations were computed. test/input-guard.test.ts
+// sends them over a socket instead.
+export const rawSegment = fc.constantFrom('%', '%0', '%00', '%zz', '%E0%A4%A', '%C0%AF', '%C0%AE%C0%AE', ';x=1', '%252F', '%FF%FE', '%ED%A0%80');
 export const rawQuery = fc.constantFrom(
   '%',
   '=&=&',

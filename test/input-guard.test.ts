@@ -1,4 +1,5 @@
 import t from 'tap';
+import { request } from 'node:http';
 import { unacceptableValues } from '../src/plugins/input-guard.js';
 import { bearer, buildTestApp, operator } from './helper.js';
 import { world } from './sso-world.js';
@@ -58,4 +59,27 @@ t.test('router refusals are problems too: a bad escape (400), a too long paramet
   const ark = encodeURIComponent(`ark:/12345/${'a'.repeat(200)}`);
   const res = await app.inject({ url: `/v1/resources/${ark}`, headers: h });
   t.equal(res.statusCode, 404, 'looked up, not refused by the router');
+});
+
+t.test('a dot segment in a path parameter stays a value: it never climbs to another route', async (t) => {
+  // Over a socket the router sees the raw path. (app.inject resolves dot segments as a browser
+  // would, so the fuzz test leaves them out and this test sends them for real.)
+  const { app } = await buildTestApp(t);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.server.address() as { port: number }).port;
+  const get = (path: string, caller: Record<string, unknown>) =>
+    new Promise<{ status: number; type: string }>((resolve, reject) => {
+      const req = request({ port, host: '127.0.0.1', path, headers: bearer(app, caller) }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  for (const segment of ['..', '%2e%2e', '%2E.', '.']) {
+    const path = `/v1/establishments/${segment}/subscriptions`;
+    // GET /v1/subscriptions would answer a publisher 200; the establishment route refuses it.
+    t.match(await get(path, publisher), { status: 403, type: /^application\/problem\+json/ }, `${path}: publisher refused`);
+    t.match(await get(path, operator), { status: 400, type: /^application\/problem\+json/ }, `${path}: not a UAI`);
+  }
 });
