@@ -1,13 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp } from '../../lib/http-schemas.js';
+import { Limit, Period } from '../../lib/paging.js';
 
 export const AccessLogQuery = Type.Object({
-  from: Type.Optional(Type.String({ format: 'date-time', description: 'inclusive lower bound' })),
-  to: Type.Optional(Type.String({ format: 'date-time', description: 'exclusive upper bound' })),
+  ...Period,
   resourceId: Type.Optional(Type.String({ maxLength: 1024 })),
   uai: Type.Optional(Type.String({ maxLength: 8 })),
   outcome: Type.Optional(Type.Union([Type.Literal('granted'), Type.Literal('refused')])),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  limit: Limit(1000),
   after: Type.Optional(Type.String({ maxLength: 200, description: 'the `next` cursor of the previous page' })),
 });
 export type AccessLogQuery = Static<typeof AccessLogQuery>;

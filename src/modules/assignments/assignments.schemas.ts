@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Limit } from '../../lib/paging.js';
 import { Timestamp } from '../../lib/http-schemas.js';
 import { UAI_PATTERN } from '../../lib/uai.js';
 import { SubscriptionId } from '../subscriptions/subscriptions.schemas.js';
@@ -48,7 +49,7 @@ export type AssignmentView = Static<typeof AssignmentSchema>;
 
 export const AssignmentListQuery = Type.Object({
   subscriptionId: Type.Optional(SubscriptionId),
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  limit: Limit(),
   after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'the `next` cursor of the previous page' })),
 });
 
@@ -58,6 +59,6 @@ export const AssignmentParams = Type.Object({
 });
 
 export const PageAfterPk = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  limit: Limit(),
   after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'the `next` cursor of the previous page' })),
 });

@@ -1,13 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp } from '../../lib/http-schemas.js';
+import { Limit, Period } from '../../lib/paging.js';
 
 export const AuditQuery = Type.Object({
-  from: Type.Optional(Type.String({ format: 'date-time' })),
-  to: Type.Optional(Type.String({ format: 'date-time' })),
+  ...Period,
   actor: Type.Optional(Type.String({ maxLength: 256, description: 'token `sub` of the actor' })),
   objectType: Type.Optional(Type.String({ maxLength: 100, description: 'e.g. `resources`, `establishments.directory`' })),
   objectId: Type.Optional(Type.String({ maxLength: 1100 })),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  limit: Limit(1000),
   after: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'the `next` cursor of the previous page' })),
 });
 export type AuditQuery = Static<typeof AuditQuery>;

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Limit } from '../../lib/paging.js';
 import { Timestamp } from '../../lib/http-schemas.js';
 
 const Text = (description: string) => Type.String({ minLength: 1, maxLength: 2000, pattern: '\\S', description });
@@ -72,7 +73,7 @@ export const RequestParams = Type.Object({ requestId: Type.String({ format: 'uui
 
 export const DataRequestListQuery = Type.Object({
   status: Type.Optional(DataRequestStatus),
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  limit: Limit(),
   after: Type.Optional(Type.String({ maxLength: 200, description: 'the `next` cursor of the previous page' })),
 });
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Limit } from '../../lib/paging.js';
 import { Timestamp } from '../../lib/http-schemas.js';
 
 /** `ark:/NAAN/name`, as GAR identifies resources (e.g. `ark:/49591/Vittascience.p`). */
@@ -94,7 +95,7 @@ export const ResourceWritten = Type.Object({
 });
 
 export const ResourceListQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  limit: Limit(),
   after: Type.Optional(Type.String({ maxLength: 1024, description: 'the `next` cursor of the previous page' })),
   publisherId: Type.Optional(Type.String({ maxLength: 64, description: 'ministry and operator: only this publisher' })),
 });

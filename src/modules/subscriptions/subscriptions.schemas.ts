@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Limit } from '../../lib/paging.js';
 import { Timestamp } from '../../lib/http-schemas.js';
 import { UAI_PATTERN } from '../../lib/uai.js';
 import { AUDIENCES } from './audiences.js';
@@ -127,7 +128,7 @@ export const SubscriptionListQuery = Type.Object({
   resourceId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
   assignmentType: Type.Optional(Type.Union([Type.Literal('INDIV'), Type.Literal('ETABL')])),
   audience: Type.Optional(AudienceSchema),
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  limit: Limit(),
   after: Type.Optional(Type.String({ maxLength: 1024, description: 'the `next` cursor of the previous page' })),
 });
 
