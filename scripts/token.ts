@@ -63,6 +63,7 @@ async function managerClaims(personId: string): Promise<Record<string, unknown>>
   try {
     return { ...(await establishmentClaimsFor(database.db, values.entId, personId, values.uai ?? [])) };
   } catch (err) {
+    if ((err as { code?: string }).code === '42P01') fail('this database is not migrated yet: run `npm run migrate` first');
     fail((err as Error).message);
   } finally {
     await database.close();
