@@ -21,7 +21,7 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   teachings: ['person_id', 'group_id', 'subjects'],
   subjects: ['uai', 'code', 'name'],
   mefs: ['uai', 'code', 'name'],
-  assignment_managers: ['id', 'ent_id', 'person_id', 'last_name', 'first_name', 'email', 'uais', 'updated_at'],
+  assignment_managers: ['id', 'ent_id', 'person_id', 'last_name', 'first_name', 'email', 'uais', 'updated_at', 'seen_at'],
   resources: [
     'id', 'publisher_id', 'name', 'type_presentation', 'description', 'thumbnail_url', 'access_url', 'sp_entity_id', 'sp_acs_url',
     'sp_signing_cert', 'sp_encryption_cert', 'sp_metadata_xml', 'sp_requested_attributes', 'ido_scope', 'created_at', 'updated_at',

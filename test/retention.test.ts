@@ -6,6 +6,7 @@ import { ensureMonthlyPartitions } from '../src/modules/maintenance/partitions.j
 import { runRetention } from '../src/modules/maintenance/retention.js';
 import { buildTestApp, bearer, operator } from './helper.js';
 import { baseWorld, insertPerson, insertSubscription, RES_P1, UAI_A } from './factories.js';
+import { UAI_A as DIR_UAI, entZ0, onboard } from './directory-fixtures.js';
 
 const NOW = new Date('2026-11-25T09:00:00Z');
 const options = { now: NOW, logMonths: 12, goneMonths: 3, subscriptionGraceDays: 90, dryRun: false };
@@ -103,4 +104,40 @@ t.test('a run creates the partitions it needs ahead, moving rows the default par
   t.equal(inPartition.rows[0]!.n, 1, 'the stray row moved into its month');
   const inDefault = await sql<{ n: number }>`select count(*)::int as n from access_log_default`.execute(database.db);
   t.equal(inDefault.rows[0]!.n, 0);
+});
+
+t.test("responsables d'affectation no RespAff export names any more are deleted after three months", async (t) => {
+  const { app, database, clock } = await buildTestApp(t, { now: '2026-06-01T02:00:00Z' });
+  await onboard(app);
+  const respAff = (ids: string[]) =>
+    `<?xml version="1.0" encoding="UTF-8"?><GAR-ENT-RespAff xmlns="http://data.education.fr/ns/gar" Version="1.7">${ids
+      .map(
+        (id) =>
+          `<GARRespAff><GARPersonIdentifiant>${id}</GARPersonIdentifiant><GARPersonNom>Nom ${id}</GARPersonNom><GARPersonPrenom>P</GARPersonPrenom>` +
+          `<GARPersonMail>${id.toLowerCase()}@ac-test.fr</GARPersonMail><GARRespAffEtab>${DIR_UAI}</GARRespAffEtab></GARRespAff>`,
+      )
+      .join('')}</GAR-ENT-RespAff>`;
+  const send = async (ids: string[]) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/feed/gar-ent',
+      headers: { ...bearer(app, entZ0), 'content-type': 'application/xml' },
+      payload: respAff(ids),
+    });
+    t.equal(res.statusCode, 200, res.body);
+  };
+  await send(['KEPT', 'DROPPED']);
+  // Two months later the export names KEPT again, unchanged; DROPPED is no longer in it.
+  clock.set('2026-08-01T02:00:00Z');
+  await send(['KEPT']);
+  const managers = async () => (await database.db.selectFrom('assignment_managers').select('person_id').orderBy('person_id').execute()).map((m) => m.person_id);
+
+  const run = (now: string) => runRetention(database.db, { ...options, now: new Date(now) });
+  t.equal((await run('2026-08-31T00:00:00Z')).deletedAssignmentManagers, 0, 'three months not yet over for anyone');
+  t.same(await managers(), ['DROPPED', 'KEPT']);
+  const report = await run('2026-09-02T00:00:00Z');
+  t.equal(report.deletedAssignmentManagers, 1);
+  t.same(await managers(), ['KEPT'], 'last named on 1 June: deleted; named again on 1 August: kept');
+  t.equal((await run('2026-11-02T00:00:00Z')).deletedAssignmentManagers, 1, 'KEPT goes in turn once no export names them for three months');
+  t.same(await managers(), []);
 });

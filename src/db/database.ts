@@ -98,6 +98,8 @@ export interface AssignmentManagersTable {
   email: string;
   uais: string[];
   updated_at: UpdatedAt;
+  /** Last time a RespAff export named this person; retention deletes them three months after. */
+  seen_at: UpdatedAt;
 }
 
 // --- resources and data requests ---

@@ -406,6 +406,13 @@ export async function upsertAssignmentManagers(db: Kysely<Database>, entId: stri
     where (m.last_name, m.first_name, m.email, m.uais) is distinct from (excluded.last_name, excluded.first_name, excluded.email, excluded.uais)
     returning m.person_id, (xmax = 0) as inserted
   `.execute(db);
+  // Unchanged rows too: being named again is what keeps a manager from the retention run.
+  await db
+    .updateTable('assignment_managers')
+    .set({ seen_at: now })
+    .where('ent_id', '=', entId)
+    .where(sql<boolean>`person_id = any(${rows.map((m) => m.person_id)}::text[])`)
+    .execute();
   return split(r.rows.map((x) => ({ key: x.person_id, inserted: x.inserted })));
 }
 

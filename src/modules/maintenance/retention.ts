@@ -28,6 +28,7 @@ export interface RetentionReport {
   deletedLogRows: number;
   deletedPeople: number;
   deletedDepartures: number;
+  deletedAssignmentManagers: number;
   deletedSubscriptions: number;
   oldestAccessLog: string | null;
   oldestAuditLog: string | null;
@@ -60,6 +61,7 @@ export async function runRetention(db: Kysely<Database>, o: RetentionOptions): P
     deletedLogRows: 0,
     deletedPeople: 0,
     deletedDepartures: 0,
+    deletedAssignmentManagers: 0,
     deletedSubscriptions: 0,
     oldestAccessLog: null,
     oldestAuditLog: null,
@@ -118,6 +120,9 @@ export async function runRetention(db: Kysely<Database>, o: RetentionOptions): P
         await sql`delete from teachings t using groups g, (${pairs}) d where g.id = t.group_id and g.uai = d.uai and t.person_id = d.person_id`.execute(trx);
         await sql`delete from assignments a using (${pairs}) d where a.person_id = d.person_id and a.uai = d.uai`.execute(trx);
       }
+      // Responsables d'affectation no export has named for as long: their name and e-mail go too.
+      const managers = await trx.deleteFrom('assignment_managers').where('seen_at', '<', goneCutoff).executeTakeFirst();
+      report.deletedAssignmentManagers = Number(managers.numDeletedRows);
       const subs = await trx
         .deleteFrom('subscriptions')
         .where('ends_at', '<', daysBefore(o.now, o.subscriptionGraceDays).toISOString())
