@@ -57,6 +57,14 @@ t.test('the export lists the directory record and exactly the attribute names th
   const audit = await app.inject({ method: 'GET', url: '/v1/audit?objectType=people.export', headers: bearer(app, operator) });
   t.equal(audit.json().items.length, 1, 'the export itself is audited');
   t.equal((await app.inject({ method: 'GET', url: '/v1/people/Z0/NOBODY/export', headers: bearer(app, operator) })).statusCode, 404);
+  t.equal(data.assignmentManager, null, 'not a responsable d’affectation');
+
+  await database.db
+    .insertInto('assignment_managers')
+    .values({ ent_id: 'Z0', person_id: 'E1', last_name: 'Martin', first_name: 'Léa', email: 'lea.martin@ac-test.fr', uais: [UAI_A], seen_at: '2026-11-20T02:00:00Z' })
+    .execute();
+  const asManager = (await app.inject({ method: 'GET', url: '/v1/people/Z0/E1/export', headers: bearer(app, operator) })).json();
+  t.same(asManager.assignmentManager, { lastName: 'Martin', firstName: 'Léa', email: 'lea.martin@ac-test.fr', uais: [UAI_A], lastNamedAt: '2026-11-20T02:00:00.000Z' }, 'the RespAff record is part of the export');
 });
 
 t.test('the register of processing: approved attributes with purposes, accesses over twelve months, publishers see their own lines', async (t) => {

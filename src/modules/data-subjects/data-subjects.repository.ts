@@ -10,7 +10,7 @@ export async function findPersonRef(db: Kysely<Database>, entId: string, personI
   return row === undefined ? undefined : Number(row.id);
 }
 
-/** Everything held about one person: directory, memberships, assignments, access log. */
+/** Everything held about one person: directory, RespAff record, memberships, assignments, access log. */
 export async function exportPerson(db: Kysely<Database>, entId: string, personId: string, now: Date): Promise<PersonExport | undefined> {
   const p = await db
     .selectFrom('people')
@@ -23,7 +23,13 @@ export async function exportPerson(db: Kysely<Database>, entId: string, personId
     .executeTakeFirst();
   if (!p) return undefined;
   const ref = Number(p.id);
-  const [establishments, memberships, assignments, accesses] = await Promise.all([
+  const [manager, establishments, memberships, assignments, accesses] = await Promise.all([
+    db
+      .selectFrom('assignment_managers')
+      .select(['last_name', 'first_name', 'email', 'uais', 'seen_at'])
+      .where('ent_id', '=', entId)
+      .where('person_id', '=', personId)
+      .executeTakeFirst(),
     db.selectFrom('establishment_people').select(['uai', 'profiles', 'mefs', 'subjects', 'gone_at']).where('person_id', '=', ref).orderBy('uai').execute(),
     sql<{ uai: string; code: string; kind: string; teaches: boolean; subjects: string[] }>`
       select g.uai, g.code, g.kind, false as teaches, '{}'::text[] as subjects from group_members m join groups g on g.id = m.group_id where m.person_id = ${ref}
@@ -49,6 +55,9 @@ export async function exportPerson(db: Kysely<Database>, entId: string, personId
     entId,
     personId,
     exportedAt: now.toISOString(),
+    assignmentManager: manager
+      ? { lastName: manager.last_name, firstName: manager.first_name, email: manager.email, uais: manager.uais, lastNamedAt: iso(manager.seen_at)! }
+      : null,
     directory: {
       lastName: p.last_name,
       firstName: p.first_name,

@@ -28,6 +28,18 @@ export const PersonExport = Type.Object({
   entId: Type.String(),
   personId: Type.String(),
   exportedAt: Timestamp,
+  assignmentManager: Nullable(
+    Type.Object(
+      {
+        lastName: Type.String(),
+        firstName: Type.String(),
+        email: Type.String(),
+        uais: Type.Array(Type.String()),
+        lastNamedAt: Timestamp,
+      },
+      { description: "as a responsable d'affectation, from the RespAff export (null if not one)" },
+    ),
+  ),
   directory: Type.Object({
     lastName: Type.String(),
     firstName: Type.String(),
