@@ -32,14 +32,7 @@ function fail(message: string): never {
 }
 
 const settings = loadSettings(process.env, { requireSecrets: false });
-const claims: Record<string, unknown> = values.manager ? await managerClaims(values.manager) : {};
-if (!values.manager) {
-  if (!values.role) fail('--role is required');
-  Object.assign(claims, { sub: values.sub ?? `cli-${values.role}`, role: values.role });
-  if (values.publisherId) claims.publisherId = values.publisherId;
-  if (values.entId) claims.entId = values.entId;
-  if (values.uai) claims.uai = values.uai;
-}
+const claims = values.manager ? await managerClaims(values.manager) : roleClaims();
 try {
   callerFromClaims(claims);
 } catch (err) {
@@ -53,6 +46,17 @@ try {
   process.stdout.write(`${sign(claims)}\n`);
 } catch (err) {
   fail(err instanceof ConfigError ? err.message : (err as Error).message);
+}
+
+function roleClaims(): Record<string, unknown> {
+  if (!values.role) fail('--role is required');
+  return {
+    sub: values.sub ?? `cli-${values.role}`,
+    role: values.role,
+    ...(values.publisherId ? { publisherId: values.publisherId } : {}),
+    ...(values.entId ? { entId: values.entId } : {}),
+    ...(values.uai ? { uai: values.uai } : {}),
+  };
 }
 
 async function managerClaims(personId: string): Promise<Record<string, unknown>> {

@@ -1,9 +1,8 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { sql } from 'kysely';
 import { NotAManagerError, establishmentClaimsFor } from '../src/modules/directory/assignment-managers.js';
-import { TEST_JWT_SECRET, bearer, buildTestApp } from './helper.js';
+import { TEST_JWT_SECRET, bearer, buildTestApp, postgresUrlOf } from './helper.js';
 import { UAI_A, UAI_B, UAI_OTHER_ENT, baseWorld } from './factories.js';
 
 const run = promisify(execFile);
@@ -55,10 +54,7 @@ t.test(
   { skip: process.env.DATABASE_URL ? false : 'needs PostgreSQL: the script reads the database the test app uses' },
   async (t) => {
     const { app, database } = await managers(t);
-    const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(database.db);
-    const url = new URL(process.env.DATABASE_URL!);
-    url.pathname = `/${rows[0]!.name}`;
-    const env = { ...process.env, DATABASE_URL: url.toString(), JWT_SECRET: TEST_JWT_SECRET };
+    const env = { ...process.env, DATABASE_URL: await postgresUrlOf(database.db), JWT_SECRET: TEST_JWT_SECRET };
     const token = async (...args: string[]) =>
       run(process.execPath, ['--import', 'tsx', 'scripts/token.ts', ...args], { env }).then(
         ({ stdout }) => ({ ok: true, out: stdout.trim() }),

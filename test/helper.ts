@@ -3,11 +3,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
+import { sql, type Kysely } from 'kysely';
 import { buildApp, type AppDeps, type Clock } from '../src/app.js';
 import type { Config } from '../src/config.js';
 import { connectPostgres, fromPglite, type DatabaseHandle } from '../src/db/connect.js';
 import { MIGRATIONS_DIR, migrateToLatest } from '../src/db/migrate.js';
 import type { Caller } from '../src/plugins/auth.js';
+import type { Database } from '../src/db/database.js';
 import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
 
 /** Anything with tap's teardown: a test or the file's root. */
@@ -124,6 +126,12 @@ async function freshPglite(t: Teardown): Promise<DatabaseHandle> {
   const handle = await fromPglite(clone);
   t.teardown(() => handle.close());
   return handle;
+}
+
+/** The connection URL of a test's own PostgreSQL database, for a second pool or a child process. */
+export async function postgresUrlOf(db: Kysely<Database>): Promise<string> {
+  const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(db);
+  return adminUrl(rows[0]!.name);
 }
 
 /** A clean, migrated database: PostgreSQL when DATABASE_URL is set, PGlite otherwise. */

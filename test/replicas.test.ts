@@ -1,12 +1,11 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { sql } from 'kysely';
 import { createSigner } from 'fast-jwt';
 import { connectPostgres } from '../src/db/connect.js';
 import { performRetention } from '../src/modules/maintenance/maintenance.service.js';
 import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
-import { freshDatabase, TEST_JWT_SECRET } from './helper.js';
+import { freshDatabase, postgresUrlOf, TEST_JWT_SECRET } from './helper.js';
 import { world } from './sso-world.js';
 import { RES_P1, UAI_A } from './factories.js';
 
@@ -26,14 +25,12 @@ t.test(
   async (t) => {
     const database = await freshDatabase(t);
     await world(database.db);
-    const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(database.db);
-    const url = new URL(process.env.DATABASE_URL!);
-    url.pathname = `/${rows[0]!.name}`;
+    const url = await postgresUrlOf(database.db);
 
     // Everything a replica needs comes from the environment, the same for all.
     const signing = createSelfSignedCertificate('replica test IdP');
     const shared = {
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: url,
       JWT_SECRET: TEST_JWT_SECRET,
       SAML_SIGNING_KEY: signing.keyPem,
       SAML_SIGNING_CERT: signing.certPem,
@@ -114,8 +111,8 @@ t.test(
     // The daily job, as two replicas ticking at the same moment run it: once.
     const quiet = { info: () => {}, error: () => {} };
     const config = { accessLogRetentionMonths: 12, subscriptionGraceDays: 90 };
-    const a = connectPostgres(url.toString(), 2);
-    const b = connectPostgres(url.toString(), 2);
+    const a = connectPostgres(url, 2);
+    const b = connectPostgres(url, 2);
     t.teardown(async () => {
       await a.close();
       await b.close();

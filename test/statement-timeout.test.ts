@@ -5,7 +5,7 @@ import { buildApp } from '../src/app.js';
 import { connectPostgres } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { runRetention } from '../src/modules/maintenance/retention.js';
-import { bearer, freshDatabase, testConfig } from './helper.js';
+import { bearer, freshDatabase, postgresUrlOf, testConfig } from './helper.js';
 import { world } from './sso-world.js';
 import { RES_P1, UAI_A } from './factories.js';
 
@@ -20,11 +20,8 @@ t.test(
   async (t) => {
     const plain = await freshDatabase(t);
     await world(plain.db);
-    const { rows } = await sql<{ name: string }>`select current_database() as name`.execute(plain.db);
-    const url = new URL(process.env.DATABASE_URL!);
-    url.pathname = `/${rows[0]!.name}`;
-
-    const timed = connectPostgres(url.toString(), 3, { statementTimeoutMs: TIMEOUT_MS });
+    const url = await postgresUrlOf(plain.db);
+    const timed = connectPostgres(url, 3, { statementTimeoutMs: TIMEOUT_MS });
     t.teardown(() => timed.close());
     const now = new Date('2026-11-25T09:00:00Z');
     const app = await buildApp(testConfig(), { database: timed, clock: () => now });
@@ -32,7 +29,7 @@ t.test(
     await app.ready();
 
     // Another session holds a table lock, as a long migration or a stuck transaction would.
-    const holder = new pg.Client({ connectionString: url.toString() });
+    const holder = new pg.Client({ connectionString: url });
     await holder.connect();
     t.teardown(() => holder.end());
     /** Takes the lock now; the returned `released` settles when it is let go, HOLD_MS later. */

@@ -23,7 +23,10 @@ function fieldErrors(items: ValidationItem[], context: string | undefined): Fiel
   });
 }
 
-/** Errors that mean the database is out of reach, as opposed to a bug. */
+/** SQLSTATE 57014: statement_timeout (DATABASE_STATEMENT_TIMEOUT_MS) cancelled the statement. */
+const STATEMENT_TIMEOUT = '57014';
+
+/** Errors that mean the database is out of reach or too slow right now, as opposed to a bug. */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string; [UNREACHABLE]?: boolean } | null;
   if (!e) return false;
@@ -31,7 +34,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const code = e.code ?? '';
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
   // SQLSTATE classes 08 (connection exception), 57P (operator intervention), 53 (resources).
-  if (/^(08|57P|53)/.test(code)) return true;
+  if (/^(08|57P|53)/.test(code) || code === STATEMENT_TIMEOUT) return true;
   const msg = e.message ?? '';
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|PGlite is closed/i.test(
     msg,
@@ -83,16 +86,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (pgCode === '23505') {
       return send(reply, 409, problemBody(request, 409, 'conflict', 'Conflict', 'an object with this identifier already exists'));
     }
-    if (pgCode === '57014') {
-      // statement_timeout: the database is too slow right now; the caller may try again.
-      request.log.error({ err: { message: err.message, code: pgCode } }, 'database statement timed out');
-      reply.header('retry-after', '5');
-      return send(reply, 503, problemBody(request, 503, 'unavailable', 'Service unavailable', 'the database did not answer in time; try again shortly'));
-    }
     if (isDatabaseUnavailable(err)) {
-      request.log.error({ err: { message: err.message, code: pgCode } }, 'database unavailable');
+      const timedOut = pgCode === STATEMENT_TIMEOUT;
+      request.log.error({ err: { message: err.message, code: pgCode } }, timedOut ? 'database statement timed out' : 'database unavailable');
       reply.header('retry-after', '5');
-      return send(reply, 503, problemBody(request, 503, 'unavailable', 'Service unavailable', 'the database is unreachable; try again shortly'));
+      const detail = timedOut ? 'the database did not answer in time; try again shortly' : 'the database is unreachable; try again shortly';
+      return send(reply, 503, problemBody(request, 503, 'unavailable', 'Service unavailable', detail));
     }
     const status = fe.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
