@@ -24,6 +24,8 @@ import { idpMetadataRoutes } from './modules/sso/sso.routes.js';
 import { Metrics } from './modules/metrics/metrics.js';
 import { metricsRoutes } from './modules/metrics/metrics.routes.js';
 import { AppError } from './errors.js';
+import { createAccess, type Access } from './access/access.js';
+import { createSessions, type Sessions } from './session/sessions.js';
 
 export type Clock = () => Date;
 
@@ -38,6 +40,10 @@ declare module 'fastify' {
     idp: IdentityProvider;
     accessLog: AccessLogWriter;
     metrics: Metrics;
+    /** The one access path of every door: decide, release, record. */
+    access: Access;
+    /** Browser sessions, shared by every browser door. */
+    sessions: Sessions;
   }
 }
 
@@ -112,6 +118,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       metrics.accessLogRows.inc({ result }, rows);
     }),
   );
+  app.decorate(
+    'access',
+    createAccess({ database: deps.database, clock: app.clock, accessLog: app.accessLog, metrics, idoSecret: config.idoSecret, log: app.log }),
+  );
+  app.decorate('sessions', createSessions({ db: deps.database.db, clock: app.clock, config }));
   app.addHook('onResponse', async (request, reply) => {
     // Route patterns, never raw URLs: label values stay few whatever callers send.
     const route = request.routeOptions.url ?? 'unmatched';

@@ -46,6 +46,10 @@ export interface Config extends Secrets {
   trustProxyHops: number;
   /** Bearer token that opens GET /metrics; unset: see README (loopback in embedded mode, else closed). */
   metricsToken?: string;
+  /** A browser session unused this long ends (minutes). */
+  sessionIdleMinutes: number;
+  /** A browser session ends this long after the ENT login, used or not (hours). */
+  sessionAbsoluteHours: number;
 }
 
 /** What the environment gives before embedded mode fills in missing secrets. */
@@ -224,6 +228,9 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 30, 1, 600),
     trustProxyHops: int('TRUST_PROXY_HOPS', 0, 0, 10),
     metricsToken,
+    // A school day of lessons: one ENT login serves the morning's resources; an unattended tablet is not open for ever.
+    sessionIdleMinutes: int('SESSION_IDLE_MINUTES', 120, 1, 24 * 60),
+    sessionAbsoluteHours: int('SESSION_ABSOLUTE_HOURS', 10, 1, 7 * 24),
   };
 
   if (databaseUrl !== undefined && options.requireSecrets !== false) {

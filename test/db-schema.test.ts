@@ -35,8 +35,13 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   ],
   access_log: [
     'id', 'at', 'ent_id', 'uai', 'person_ref', 'profile', 'resource_id', 'publisher_id', 'outcome', 'reason', 'attributes',
-    'key_id', 'response_id', 'client_ip', 'request_id',
+    'key_id', 'response_id', 'client_ip', 'request_id', 'door',
   ],
+  browser_sessions: [
+    'id', 'token_hash', 'ent_id', 'person_id', 'uai_hint', 'authn_instant', 'authn_context_class_ref', 'idp_entity_id',
+    'idp_name_id', 'idp_name_id_format', 'idp_session_index', 'created_at', 'last_seen_at', 'ended_at', 'ended_reason',
+  ],
+  browser_session_participants: ['session_id', 'door', 'resource_id', 'party', 'name_id', 'session_index', 'slo_url', 'created_at'],
   audit_log: ['id', 'at', 'actor_sub', 'actor_role', 'action', 'object_type', 'object_id', 'fields', 'status', 'request_id'],
   access_stats_daily: ['day', 'ent_id', 'uai', 'resource_id', 'publisher_id', 'profile', 'outcome', 'count'],
   maintenance_state: ['key', 'value'],

@@ -43,6 +43,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     rateLimitEntPerMinute: 60_000,
     requestTimeoutSeconds: 30,
     trustProxyHops: 0,
+    sessionIdleMinutes: 120,
+    sessionAbsoluteHours: 10,
     ...overrides,
   }) as Config;
 }

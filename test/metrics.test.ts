@@ -39,8 +39,8 @@ t.test('metrics: requests by route and status, SSO decisions, access-log writes,
   t.equal(sample(text, 'gar_broker_http_request_duration_seconds_count', { route: '/v1/sso', status: '403' }), 1);
   t.equal(sample(text, 'gar_broker_http_request_duration_seconds_count', { route: 'unmatched', status: '404' }), 1, 'unknown URLs share one label');
   t.notMatch(text, /no-such-thing-zq/, 'raw URLs never become labels');
-  t.equal(sample(text, 'gar_broker_sso_decisions_total', { outcome: 'granted', reason: 'none' }), 2);
-  const refused = text.split('\n').filter((l) => l.startsWith('gar_broker_sso_decisions_total{outcome="refused"'));
+  t.equal(sample(text, 'gar_broker_sso_decisions_total', { door: 'api_sso', outcome: 'granted', reason: 'none' }), 2);
+  const refused = text.split('\n').filter((l) => l.startsWith('gar_broker_sso_decisions_total{door="api_sso",outcome="refused"'));
   t.equal(refused.length, 1, refused.join('\n'));
   t.match(refused[0], /reason="[a-z_]+"\} 1$/);
   t.equal(sample(text, 'gar_broker_access_log_rows_total', { result: 'ok' }), 3, 'three decisions, three rows');

@@ -193,7 +193,9 @@ export interface AccessLogTable {
   profile: string | null;
   resource_id: string;
   publisher_id: string | null;
-  outcome: 'granted' | 'refused';
+  outcome: 'granted' | 'refused' | 'error';
+  /** The way in (src/access/doors.ts); every door writes the same row. */
+  door: ColumnType<string, string | undefined, string>;
   reason: string | null;
   /** Names of the released attributes, never their values. */
   attributes: ColumnType<string[], string[] | undefined, string[]>;
@@ -226,7 +228,7 @@ export interface AccessStatsDailyTable {
   resource_id: string;
   publisher_id: ColumnType<string, string | undefined, string>;
   profile: ColumnType<string, string | undefined, string>;
-  outcome: 'granted' | 'refused';
+  outcome: 'granted' | 'refused' | 'error';
   count: number;
 }
 
@@ -267,6 +269,40 @@ export interface Database {
   released_attributes: ReleasedAttributesTable;
   subscriptions: SubscriptionsTable;
   assignments: AssignmentsTable;
+  browser_sessions: BrowserSessionsTable;
+  browser_session_participants: BrowserSessionParticipantsTable;
+}
+
+/** A person's broker session in a browser; the cookie value is never stored, only its SHA-256. */
+export interface BrowserSessionsTable {
+  id: Generated<string>;
+  token_hash: Buffer;
+  ent_id: string;
+  person_id: string;
+  uai_hint: string | null;
+  authn_instant: Date | string;
+  authn_context_class_ref: string;
+  idp_entity_id: string | null;
+  idp_name_id: string | null;
+  idp_name_id_format: string | null;
+  idp_session_index: string | null;
+  created_at: Date | string;
+  last_seen_at: Date | string;
+  ended_at: Date | string | null;
+  ended_reason: string | null;
+}
+
+/** A publisher a browser session reached: told when the session ends (SAML SLO, CAS logout). */
+export interface BrowserSessionParticipantsTable {
+  session_id: string;
+  door: string;
+  resource_id: string;
+  /** SP entityID, CAS service URL or OIDC client id. */
+  party: string;
+  name_id: string | null;
+  session_index: string | null;
+  slo_url: string | null;
+  created_at: Date | string;
 }
 
 export type EntProject = Selectable<EntProjectsTable>;

@@ -12,6 +12,7 @@ const toEntry = (r: Selectable<AccessLogTable>): AccessLogEntry => ({
   resourceId: r.resource_id,
   publisherId: r.publisher_id,
   outcome: r.outcome,
+  door: r.door as AccessLogEntry['door'],
   reason: r.reason,
   attributes: r.attributes,
   keyId: r.key_id,
@@ -40,6 +41,7 @@ export async function listAccessLog(
   if (q.resourceId) query = query.where('resource_id', '=', q.resourceId);
   if (q.uai) query = query.where('uai', '=', q.uai);
   if (q.outcome) query = query.where('outcome', '=', q.outcome);
+  if (q.door) query = query.where('door', '=', q.door);
   if (after) {
     query = query.where((eb) =>
       eb.or([eb('at', '<', after.at), eb.and([eb('at', '=', after.at), eb('id', '<', after.id)])]),

@@ -1,12 +1,21 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp } from '../../lib/http-schemas.js';
 import { Limit, Period } from '../../lib/paging.js';
+import { DOORS } from '../../access/doors.js';
+
+export const AccessOutcome = Type.Union([Type.Literal('granted'), Type.Literal('refused'), Type.Literal('error')], {
+  description: '`error`: granted, but the answer could not be built; nothing was sent',
+});
+export const AccessDoor = Type.Union(DOORS.map((d) => Type.Literal(d)), {
+  description: 'the way in: `api_sso` (POST /v1/sso), `entry_link` (/domaineGar), `saml_idp`, `cas`, `oidc`',
+});
 
 export const AccessLogQuery = Type.Object({
   ...Period,
   resourceId: Type.Optional(Type.String({ maxLength: 1024 })),
   uai: Type.Optional(Type.String({ maxLength: 8 })),
-  outcome: Type.Optional(Type.Union([Type.Literal('granted'), Type.Literal('refused')])),
+  outcome: Type.Optional(AccessOutcome),
+  door: Type.Optional(AccessDoor),
   limit: Limit(1000),
   after: Type.Optional(Type.String({ maxLength: 200, description: 'the `next` cursor of the previous page' })),
 });
@@ -21,7 +30,8 @@ export const AccessLogEntry = Type.Object({
   profile: Type.Union([Type.String(), Type.Null()]),
   resourceId: Type.String(),
   publisherId: Type.Union([Type.String(), Type.Null()]),
-  outcome: Type.Union([Type.Literal('granted'), Type.Literal('refused')]),
+  outcome: AccessOutcome,
+  door: AccessDoor,
   reason: Type.Union([Type.String(), Type.Null()]),
   attributes: Type.Array(Type.String(), { description: 'names of the released attributes (never values)' }),
   keyId: Type.Union([Type.String(), Type.Null()]),

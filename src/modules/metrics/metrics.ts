@@ -21,8 +21,8 @@ export class Metrics {
 
   readonly ssoDecisions = new Counter({
     name: 'gar_broker_sso_decisions_total',
-    help: 'SSO decisions by outcome (granted, refused, error) and refusal reason',
-    labelNames: ['outcome', 'reason'] as const,
+    help: 'Access decisions by door (api_sso, entry_link, saml_idp, cas, oidc), outcome (granted, refused, error) and refusal reason',
+    labelNames: ['door', 'outcome', 'reason'] as const,
     registers: [this.registry],
   });
 

@@ -1,9 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { errors } from '../../errors.js';
 import { problems } from '../../lib/http-schemas.js';
 import type { Caller } from '../../plugins/auth.js';
-import { decisionFacts } from './sso.repository.js';
-import { isGranted, refusalReason, refusalText, releasedAttributes } from './sso.service.js';
 import { SsoGranted, SsoRequest } from './sso.schemas.js';
 import { autoPostPage } from './post-page.js';
 
@@ -33,64 +30,36 @@ export const ssoRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const caller = request.caller as Extract<Caller, { role: 'ent' }>;
       const { uai, personId, resourceId, relayState } = request.body;
-      const now = app.clock();
-      const facts = await decisionFacts(app.database, { entId: caller.entId, uai, personId, resourceId, now });
-      const reason = refusalReason(facts, caller.entId);
-      const base = {
-        at: now,
-        ent_id: caller.entId,
-        uai,
-        person_ref: facts.person?.ref ?? null,
-        profile: facts.person?.profiles.join(' ') || null,
-        resource_id: resourceId,
-        publisher_id: facts.resource?.publisherId ?? null,
-        client_ip: request.ip,
-        request_id: request.id,
-      };
-      const log = async (row: Parameters<typeof app.accessLog.write>[0]) => {
-        try {
-          await app.accessLog.write(row);
-        } catch (err) {
-          app.metrics.ssoDecisions.inc({ outcome: 'error', reason: 'access_log_unwritable' });
-          request.log.error({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, 'access log write failed');
-          // No row, no assertion: the decision is not issued when it cannot be recorded.
-          throw errors.unavailable('the access log cannot be written; no assertion was issued');
-        }
-      };
+      // The one access path decides, releases and records; this door only turns the grant into a Response.
+      const built = await app.access.open(
+        { door: 'api_sso', entId: caller.entId, uai, personId, resourceId, clientIp: request.ip, requestId: request.id },
+        (grant) => {
+          const response = app.idp.issue({
+            spEntityId: grant.resource.spEntityId,
+            acsUrl: grant.resource.acsUrl,
+            nameId: grant.ido,
+            attributes: grant.attributes,
+            now: grant.at,
+            encryptionCertificate: grant.resource.encryptionCertificate,
+          });
+          const artefact = { response, acsUrl: grant.resource.acsUrl, names: grant.attributes.map((a) => a.name) };
+          return { artefact, responseId: response.responseId, keyId: app.idp.keys.keyId };
+        },
+      );
 
-      if (reason !== null || !isGranted(facts)) {
-        const why = reason ?? 'unknown_person';
-        await log({ ...base, outcome: 'refused', reason: why });
-        app.metrics.ssoDecisions.inc({ outcome: 'refused', reason: why });
-        throw errors.accessRefused(refusalText(why), why);
-      }
-
-      const { ido, attributes } = releasedAttributes(facts, { idoSecret: app.config.idoSecret, uai, entId: caller.entId, personId });
-      const built = app.idp.issue({
-        spEntityId: facts.resource.spEntityId,
-        acsUrl: facts.resource.acsUrl,
-        nameId: ido,
-        attributes,
-        now,
-        encryptionCertificate: facts.resource.encryptionCertificate,
-      });
-      const names = attributes.map((a) => a.name);
-      await log({ ...base, outcome: 'granted', reason: null, attributes: names, key_id: app.idp.keys.keyId, response_id: built.responseId });
-      app.metrics.ssoDecisions.inc({ outcome: 'granted', reason: 'none' });
-
-      const samlResponse = Buffer.from(built.xml).toString('base64');
+      const samlResponse = Buffer.from(built.response.xml).toString('base64');
       if (request.headers.accept?.includes('text/html')) {
-        const page = autoPostPage(facts.resource.acsUrl, samlResponse, relayState);
+        const page = autoPostPage(built.acsUrl, samlResponse, relayState);
         return reply.headers(page.headers).type('text/html; charset=utf-8').send(page.html);
       }
       reply.header('cache-control', 'no-store');
       return {
-        destination: facts.resource.acsUrl,
+        destination: built.acsUrl,
         binding: 'HTTP-POST' as const,
         samlResponse,
         ...(relayState !== undefined ? { relayState } : {}),
-        attributes: names,
-        expiresAt: built.notOnOrAfter.toISOString(),
+        attributes: built.names,
+        expiresAt: built.response.notOnOrAfter.toISOString(),
       };
     },
   );
