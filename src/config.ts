@@ -46,6 +46,11 @@ export interface Config extends Secrets {
   trustProxyHops: number;
   /** Bearer token that opens GET /metrics; unset: see README (loopback in embedded mode, else closed). */
   metricsToken?: string;
+  /** The broker's own key as SAML SP of the ENT IdPs; unset: the IdP signing key serves both. */
+  samlSpSigningKey?: string;
+  samlSpSigningCert?: string;
+  /** How long an entry link waits for the ENT IdP's answer. */
+  entryRequestMinutes: number;
 }
 
 /** What the environment gives before embedded mode fills in missing secrets. */
@@ -70,6 +75,8 @@ const SECRET_NAMES = [
   'DATABASE_URL',
   'METRICS_TOKEN',
   'RATE_LIMIT_REDIS_URL',
+  'SAML_SP_SIGNING_KEY',
+  'SAML_SP_SIGNING_CERT',
 ] as const;
 
 /**
@@ -185,6 +192,26 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     problems.push('SAML_SIGNING_KEY and SAML_SIGNING_CERT go together: set both or neither');
   }
 
+  const samlSpSigningKey = get('SAML_SP_SIGNING_KEY');
+  const samlSpSigningCert = get('SAML_SP_SIGNING_CERT');
+  if (samlSpSigningKey !== undefined) {
+    try {
+      if (createPrivateKey(samlSpSigningKey).asymmetricKeyType !== 'rsa') throw new Error('type');
+    } catch {
+      problems.push('SAML_SP_SIGNING_KEY must be an RSA private key in PEM');
+    }
+  }
+  if (samlSpSigningCert !== undefined) {
+    try {
+      new X509Certificate(samlSpSigningCert);
+    } catch {
+      problems.push('SAML_SP_SIGNING_CERT must be an X.509 certificate in PEM');
+    }
+  }
+  if ((samlSpSigningKey === undefined) !== (samlSpSigningCert === undefined)) {
+    problems.push('SAML_SP_SIGNING_KEY and SAML_SP_SIGNING_CERT go together: set both or neither');
+  }
+
   const idoSecret = get('IDO_SECRET');
   if (idoSecret !== undefined && !/^[0-9a-fA-F]{64,}$/.test(idoSecret)) {
     problems.push('IDO_SECRET must be at least 64 hexadecimal characters (32 bytes)');
@@ -224,6 +251,9 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 30, 1, 600),
     trustProxyHops: int('TRUST_PROXY_HOPS', 0, 0, 10),
     metricsToken,
+    samlSpSigningKey,
+    samlSpSigningCert,
+    entryRequestMinutes: int('ENTRY_REQUEST_MINUTES', 10, 1, 60),
   };
 
   if (databaseUrl !== undefined && options.requireSecrets !== false) {

@@ -43,6 +43,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     rateLimitEntPerMinute: 60_000,
     requestTimeoutSeconds: 30,
     trustProxyHops: 0,
+    entryRequestMinutes: 10,
     ...overrides,
   }) as Config;
 }
