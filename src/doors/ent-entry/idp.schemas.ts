@@ -3,11 +3,10 @@ import { Timestamp } from '../../lib/http-schemas.js';
 
 const AttributeNames = Type.Object(
   {
-    entId: Type.String({ minLength: 1, maxLength: 256, default: 'idEnt', description: 'attribute carrying the ENT project code' }),
+    entId: Type.String({ minLength: 1, maxLength: 256, description: 'attribute carrying the ENT project code (default idEnt)' }),
     personId: Type.String({
       minLength: 1,
       maxLength: 256,
-      default: 'GARPersonIdentifiant',
       description: 'attribute carrying the ENT’s id of the person (the id of the directory feed)',
     }),
   },
@@ -18,8 +17,8 @@ const common = {
   attributeNames: Type.Optional(AttributeNames),
   allowSha1: Type.Optional(
     Type.Boolean({
-      default: true,
-      description: 'accept RSA-SHA1 signatures and SHA-1 digests (deployed ENT IdPs sign that way); counted in the metrics',
+
+      description: 'accept RSA-SHA1 signatures and SHA-1 digests (deployed ENT IdPs sign that way); default true; counted in the metrics',
     }),
   ),
 };
@@ -40,7 +39,7 @@ export const IdpFromFields = Type.Object(
   {
     entityId: Type.String({ minLength: 1, maxLength: 1024 }),
     ssoUrl: Type.String({ maxLength: 2048, pattern: '^https?://[^\\s]+$', description: 'SingleSignOnService URL (https; http only for localhost)' }),
-    ssoBinding: Type.Optional(Type.Literal('HTTP-Redirect', { default: 'HTTP-Redirect', description: 'the binding the broker sends AuthnRequests with' })),
+    ssoBinding: Type.Optional(Type.Literal('HTTP-Redirect', { description: 'the binding the broker sends AuthnRequests with' })),
     signingCertificates: Type.Array(Type.String({ minLength: 1, maxLength: 20_000 }), {
       minItems: 1,
       maxItems: 4,
