@@ -23,7 +23,7 @@ a:focus,button:focus,input:focus{outline:0.2rem solid #0a76f6;outline-offset:0.1
 code{font-family:ui-monospace,monospace;overflow-wrap:anywhere}
 ul.choices{list-style:none;padding:0}
 ul.choices li{margin:0.5rem 0}
-.button,button{display:inline-block;background:#000091;color:#fff;border:0;border-radius:0.25rem;padding:0.5rem 1rem;font-size:1rem;text-decoration:none;cursor:pointer}
+.button,button{display:inline-block;background:#000091;color:#fff;border:0;border-radius:0.25rem;padding:0.5rem 1rem;font:inherit;text-decoration:none;cursor:pointer}
 label{display:block;font-weight:600;margin-bottom:0.25rem}
 input[type=search]{font-size:1rem;padding:0.4rem;width:100%;max-width:24rem;box-sizing:border-box;border:1px solid #3a3a3a}
 `.replace(/\n/g, '');
