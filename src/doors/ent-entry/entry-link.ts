@@ -17,6 +17,8 @@ const ARK = new RegExp(ARK_PATTERN);
 export function decodeBase64Param(value: string): string | null {
   const s = value.trim().replace(/ /g, '+');
   if (s === '' || s.length > 2048 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(s)) return null;
+  // Padding is optional, but when present it must be right.
+  if (s.endsWith('=') && s.length % 4 !== 0) return null;
   const bare = s.replace(/=+$/, '');
   if (bare.length % 4 === 1) return null;
   const decoded = Buffer.from(bare.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
