@@ -24,6 +24,7 @@ import { idpMetadataRoutes } from './modules/sso/sso.routes.js';
 import { Metrics } from './modules/metrics/metrics.js';
 import { metricsRoutes } from './modules/metrics/metrics.routes.js';
 import { AppError } from './errors.js';
+import { entEntryRoutes } from './doors/ent-entry/ent-entry.routes.js';
 
 export type Clock = () => Date;
 
@@ -166,6 +167,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   await app.register(healthRoutes, { openapiPath: findUp('openapi.yaml') });
   await app.register(idpMetadataRoutes);
+  await app.register(entEntryRoutes);
   await app.register(metricsRoutes);
   await app.register(v1Routes, { prefix: '/v1' });
   return app;
