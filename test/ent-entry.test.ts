@@ -8,7 +8,6 @@ import type { Database } from '../src/db/database.js';
 import { buildTestApp, testConfig } from './helper.js';
 import { world, approve } from './sso-world.js';
 import { RES_P1, RES_P2, UAI_A, UAI_OTHER_ENT, insertPerson, insertResource, insertSubscription, insertAssignment } from './factories.js';
-import { openSession } from './browser-session.js';
 import { b64, newId, newTestIdp, pysaml2Response, sign, unsignedResponse, type ResponseOptions, type TestIdp } from './idps/ent-idp.js';
 
 /*
@@ -205,7 +204,7 @@ t.test('every refusal of the decision and every door failure is a page with a 4x
     await insertAssignment(db, { subscriptionPk: sub, uai: UAI_A, type: 'person', personId: e1 });
     if (pid !== 'ABO-NODR') await approve(db, id, ['UAI']);
   }
-  const session = async (personId: string) => (await openSession(app, { entId: 'Z0', personId })).cookie;
+  const session = async (personId: string) => `gar_session=${(await app.sessions.create({ entId: 'Z0', personId })).token}`;
   const e1Cookie = await session('E1');
   const cases: Array<[string, string, string | undefined, RegExp, number]> = [
     ['establishment_out_of_scope', link({ uai: UAI_OTHER_ENT }), e1Cookie, /Établissement non rattaché/, 403],

@@ -10,7 +10,8 @@ import { SamlResponseError, verifyIdpResponse } from '../../saml/idp-response.js
 import { autoPostPage } from '../../modules/sso/post-page.js';
 import { discoveryHtml } from '../../pages/discovery-page.js';
 import { langOf, sendPage } from '../../pages/layout.js';
-import { isPageReason, renderRefusalPage, type PageReason } from '../../pages/refusal-page.js';
+import { renderRefusalPage, type PageReason } from '../../pages/refusal-page.js';
+import { AccessRefused } from '../../access/access.js';
 import {
   connectedProjects,
   findEntryRequest,
@@ -142,7 +143,7 @@ export const entEntryRoutes: FastifyPluginAsyncTypebox = async (app) => {
           await app.sessions.addParticipant(who.sessionId, {
             door: DOOR,
             resourceId: grant.resource.id,
-            entityIdOrService: grant.resource.spEntityId,
+            party: grant.resource.spEntityId,
             nameId: grant.ido,
             sessionIndex: built.sessionIndex,
             sloUrl: null,
@@ -151,11 +152,15 @@ export const entEntryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       );
     } catch (err) {
-      const reason = (err as { reason?: unknown }).reason;
-      if (err instanceof AppError && err.status === 403 && typeof reason === 'string' && isPageReason(reason)) {
-        return fail(reply, reason, { resourceName: names.resourceName, establishmentName: names.establishmentName });
+      if (!(err instanceof AccessRefused)) throw err;
+      // A person who left, restricted or objected keeps no session: the next door asks the ENT again.
+      if (err.reason === 'person_gone' || err.reason === 'restricted' || err.reason === 'objected') {
+        await app.sessions.end(who.sessionId, err.reason);
+        app.sessions.clearCookie(reply);
       }
-      throw err;
+      const establishmentName =
+        err.context.uai && err.context.uai !== (who.uai ?? who.uaiHint) ? (await resourceAndEstablishment(app.db, who.resourceId, err.context.uai)).establishmentName : names.establishmentName;
+      return fail(reply, err.reason, { resourceName: names.resourceName, establishmentName });
     }
     outcomes.inc({ door: DOOR, outcome: 'granted', reason: 'none' });
     if (sent.kind === 'redirect') return reply.header('cache-control', 'no-store').redirect(sent.url, request.method === 'POST' ? 303 : 302);
@@ -294,10 +299,7 @@ export const entEntryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         uaiHint: kept.uai,
         authnInstant: verified.authnInstant ?? now,
         authnContextClassRef: verified.authnContextClassRef,
-        idpEntityId: verified.issuer,
-        idpNameId: verified.nameId,
-        idpNameIdFormat: verified.nameIdFormat,
-        idpSessionIndex: verified.sessionIndex,
+        idp: { entityId: verified.issuer, nameId: verified.nameId, nameIdFormat: verified.nameIdFormat, sessionIndex: verified.sessionIndex },
       });
       outcomes.inc({ door: DOOR, outcome: 'login', reason: 'none' });
       if (kept.resourceId) {
