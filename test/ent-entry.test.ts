@@ -233,7 +233,12 @@ t.test('every refusal of the decision and every door failure is a page with a 4x
   t.match(named.body, new RegExp(`Collège ${UAI_A}`), 'the establishment by name');
   const english = await app.inject({ method: 'GET', url: link({ res: RES_P2 }), headers: { cookie: e1Cookie, 'accept-language': 'en-GB,en;q=0.9' } });
   t.match(english.body, /No subscription/);
-  for (const [what, set] of [['person_gone', { gone_at: clock.now }], ['restricted', { restricted_at: clock.now }], ['objected', { objected_at: clock.now }]] as const) {
+  const states: Array<[string, { gone_at?: Date; restricted_at?: Date; objected_at?: Date }]> = [
+    ['person_gone', { gone_at: clock.now }],
+    ['restricted', { restricted_at: clock.now }],
+    ['objected', { objected_at: clock.now }],
+  ];
+  for (const [what, set] of states) {
     await db.updateTable('people').set({ gone_at: null, restricted_at: null, objected_at: null, ...set }).where('id', '=', e1).execute();
     const fresh = await session('E1');
     const res = await app.inject({ method: 'GET', url: link(), headers: { cookie: fresh } });
