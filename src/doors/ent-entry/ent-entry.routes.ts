@@ -257,6 +257,8 @@ export const entEntryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { SAMLResponse, RelayState } = request.body;
       if (!SAMLResponse || !RelayState) return fail(reply, 'bad_assertion');
+      // Ours are 22 characters; the binding caps RelayState at 80 bytes (saml-bindings 3.5.3).
+      if (RelayState.length > 80) return fail(reply, 'expired_request');
       const now = app.clock();
       const kept = await findEntryRequest(app.db, RelayState, now);
       if (!kept) return fail(reply, 'expired_request');
