@@ -26,6 +26,7 @@ import { metricsRoutes } from './modules/metrics/metrics.routes.js';
 import { AppError } from './errors.js';
 import { createAccess, type Access } from './access/access.js';
 import { createSessions, type Sessions } from './session/sessions.js';
+import { entEntryRoutes } from './doors/ent-entry/ent-entry.routes.js';
 
 export type Clock = () => Date;
 
@@ -177,6 +178,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   await app.register(healthRoutes, { openapiPath: findUp('openapi.yaml') });
   await app.register(idpMetadataRoutes);
+  await app.register(entEntryRoutes);
   await app.register(metricsRoutes);
   await app.register(v1Routes, { prefix: '/v1' });
   return app;

@@ -50,6 +50,11 @@ export interface Config extends Secrets {
   sessionIdleMinutes: number;
   /** A browser session ends this long after the ENT login, used or not (hours). */
   sessionAbsoluteHours: number;
+  /** The broker's own key as SAML SP of the ENT IdPs; unset: the IdP signing key serves both. */
+  samlSpSigningKey?: string;
+  samlSpSigningCert?: string;
+  /** How long an entry link waits for the ENT IdP's answer. */
+  entryRequestMinutes: number;
 }
 
 /** What the environment gives before embedded mode fills in missing secrets. */
@@ -74,6 +79,8 @@ const SECRET_NAMES = [
   'DATABASE_URL',
   'METRICS_TOKEN',
   'RATE_LIMIT_REDIS_URL',
+  'SAML_SP_SIGNING_KEY',
+  'SAML_SP_SIGNING_CERT',
 ] as const;
 
 /**
@@ -189,6 +196,26 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     problems.push('SAML_SIGNING_KEY and SAML_SIGNING_CERT go together: set both or neither');
   }
 
+  const samlSpSigningKey = get('SAML_SP_SIGNING_KEY');
+  const samlSpSigningCert = get('SAML_SP_SIGNING_CERT');
+  if (samlSpSigningKey !== undefined) {
+    try {
+      if (createPrivateKey(samlSpSigningKey).asymmetricKeyType !== 'rsa') throw new Error('type');
+    } catch {
+      problems.push('SAML_SP_SIGNING_KEY must be an RSA private key in PEM');
+    }
+  }
+  if (samlSpSigningCert !== undefined) {
+    try {
+      new X509Certificate(samlSpSigningCert);
+    } catch {
+      problems.push('SAML_SP_SIGNING_CERT must be an X.509 certificate in PEM');
+    }
+  }
+  if ((samlSpSigningKey === undefined) !== (samlSpSigningCert === undefined)) {
+    problems.push('SAML_SP_SIGNING_KEY and SAML_SP_SIGNING_CERT go together: set both or neither');
+  }
+
   const idoSecret = get('IDO_SECRET');
   if (idoSecret !== undefined && !/^[0-9a-fA-F]{64,}$/.test(idoSecret)) {
     problems.push('IDO_SECRET must be at least 64 hexadecimal characters (32 bytes)');
@@ -231,6 +258,9 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     // A school day of lessons: one ENT login serves the morning's resources; an unattended tablet is not open for ever.
     sessionIdleMinutes: int('SESSION_IDLE_MINUTES', 120, 1, 24 * 60),
     sessionAbsoluteHours: int('SESSION_ABSOLUTE_HOURS', 10, 1, 7 * 24),
+    samlSpSigningKey,
+    samlSpSigningCert,
+    entryRequestMinutes: int('ENTRY_REQUEST_MINUTES', 10, 1, 60),
   };
 
   if (databaseUrl !== undefined && options.requireSecrets !== false) {

@@ -23,6 +23,7 @@ import { statsRoutes } from './modules/stats/stats.routes.js';
 import { dataSubjectsRoutes } from './modules/data-subjects/data-subjects.routes.js';
 import { registerRoutes } from './modules/register/register.routes.js';
 import { registerAuditTrail } from './modules/audit/audit.hook.js';
+import { entIdpRoutes } from './doors/ent-entry/idp.routes.js';
 
 /**
  * Every /v1 feature, each inside the access level of its callers. A route that more than one role
@@ -45,4 +46,5 @@ export const v1Routes: FastifyPluginAsync = async (app) => {
   await app.register(accessLevel(['ent'], resourceListRoutes, ssoRoutes));
   await app.register(accessLevel(['ent'], directoryFeedRoutes, garEntFeedRoutes));
   await app.register(accessLevel(['ent', 'operator'], directoryReadRoutes));
+  await app.register(accessLevel(['operator'], entIdpRoutes));
 };

@@ -9,6 +9,7 @@ import { uaiCheckLetter } from '../src/lib/uai.js';
 import { ACCESS_MATRIX, type Grant } from './access-matrix.js';
 import { bearer, buildTestApp, ministry, operator } from './helper.js';
 import { approve, world } from './sso-world.js';
+import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
 import {
   RES_P1,
   RES_P2,
@@ -61,8 +62,16 @@ async function pendingRequest(db: Kysely<Database>, resourceId: string, codes: s
   return id;
 }
 
+const ENT_IDP_CERT = createSelfSignedCertificate('matrix ENT IdP').certPem;
+
 async function buildWorld(app: FastifyInstance, db: Kysely<Database>): Promise<World> {
   await world(db);
+  for (const entId of ['Z0', 'Z1']) {
+    await db
+      .insertInto('ent_idps')
+      .values({ ent_id: entId, entity_id: `https://idp-${entId}.test/idp`, sso_url: `https://idp-${entId}.test/sso`, sso_binding: 'HTTP-Redirect', signing_certificates: [ENT_IDP_CERT], metadata_xml: null })
+      .execute();
+  }
   await insertEstablishment(db, UAI_C, 'Z0');
   await insertResource(db, { id: RES_P1_EXTRA, publisherId: 'P1', name: 'Histoire 4e' });
   await insertPerson(db, { personId: 'E2', uai: UAI_A, profiles: ['National_elv'] });
@@ -113,6 +122,8 @@ interface Probe {
   headers?: Record<string, string>;
   /** Scope checks of a successful answer: nothing of another tenant returned or counted. */
   check?: (res: LightMyRequestResponse) => Promise<void> | void;
+  /** A browser route: its refusals are HTML pages, not problems. */
+  html?: boolean;
 }
 type Builder = (role: Role, scope: Scope) => Probe | undefined;
 interface Planned {
@@ -168,6 +179,15 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
     'GET /ready': inOnly(() => ({ url: '/ready' })),
     'GET /openapi.yaml': inOnly(() => ({ url: '/openapi.yaml' })),
     'GET /saml/metadata': inOnly(() => ({ url: '/saml/metadata' })),
+    'GET /domaineGar': inOnly(() => ({ url: `/domaineGar?idENT=WjA&idEtab=${Buffer.from(UAI_A).toString('base64')}&idRessource=${enc(RES_P1)}` })),
+    'GET /saml/sp/metadata': inOnly(() => ({ url: '/saml/sp/metadata' })),
+    'POST /saml/sp/acs': inOnly(() => ({
+      url: '/saml/sp/acs',
+      payload: 'SAMLResponse=PHg%2B&RelayState=unknown',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      html: true,
+    })),
+    'GET /discovery': inOnly(() => ({ url: '/discovery?return=%2F' })),
     'GET /metrics': inOnly(() => ({ url: '/metrics' })),
     'GET /v1/attributes': inOnly(() => ({ url: '/v1/attributes' })),
     'GET /v1/stats/accesses': inOnly((role) => {
@@ -201,6 +221,11 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
       url: `/v1/ent-projects/${o.entId}/establishments/${o.uai}`,
       payload: { name: `Renamed by ${role}` },
     })),
+    'PUT /v1/ent-projects/{entId}/idp': both((o) => ({
+      url: `/v1/ent-projects/${o.entId}/idp`,
+      payload: { entityId: `https://idp-${o.entId}.test/idp`, ssoUrl: `https://idp-${o.entId}.test/sso`, signingCertificates: [ENT_IDP_CERT] },
+    })),
+    'GET /v1/ent-projects/{entId}/idp': both((o) => ({ url: `/v1/ent-projects/${o.entId}/idp`, check: (res) => void t.equal(res.json().entId, o.entId) })),
     'POST /v1/publishers': inOnly((role) => ({ url: '/v1/publishers', payload: { id: `NP-${role}`, name: `New ${role}`, contactEmail: 'c@example.test' } })),
     'GET /v1/publishers': inOnly(() => ({ url: '/v1/publishers' })),
     'GET /v1/publishers/{publisherId}': both((o) => ({ url: `/v1/publishers/${o.publisherId}`, check: (res) => void t.equal(res.json().id, o.publisherId) })),
@@ -411,7 +436,8 @@ t.test('every route × every role, in and out of scope, and without a token, ans
       calls++;
       const label = `${op} as ${p.who} (${p.scope} of scope)`;
       t.equal(res.statusCode, p.expect, `${label}${res.statusCode === p.expect ? '' : `: ${res.body.slice(0, 300)}`}`);
-      if (p.expect >= 400) t.ok(isProblem(res), `${label}: problem+json`);
+      if (p.expect >= 400 && !p.probe.html) t.ok(isProblem(res), `${label}: problem+json`);
+      if (p.expect >= 400 && p.probe.html) t.match(res.headers['content-type'], /^text\/html/, `${label}: an HTML page`);
       if (res.statusCode === p.expect && p.expect < 400 && p.probe.check) await p.probe.check(res);
       return res;
     };

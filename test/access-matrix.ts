@@ -26,6 +26,11 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'GET /ready': { public: 200 },
   'GET /openapi.yaml': { public: 200 },
   'GET /saml/metadata': { public: 200 },
+  // The ENT door (browser and IdP; answers pages, not problems): a valid entry link goes to the IdP.
+  'GET /domaineGar': { public: 302 },
+  'GET /saml/sp/metadata': { public: 200 },
+  'POST /saml/sp/acs': { public: 400 },
+  'GET /discovery': { public: 200 },
   // Not a JWT route: only the METRICS_TOKEN opens it (test/metrics.test.ts covers the token modes).
   'GET /metrics': { public: 401 },
 
@@ -38,6 +43,8 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'GET /v1/ent-projects': { roles: { operator: { in: 200 } } },
   'GET /v1/ent-projects/{entId}': { roles: { operator: national(200) } },
   'PUT /v1/ent-projects/{entId}/establishments/{uai}': { roles: { operator: national(200) } },
+  'PUT /v1/ent-projects/{entId}/idp': { roles: { operator: national(200) } },
+  'GET /v1/ent-projects/{entId}/idp': { roles: { operator: national(200) } },
   'POST /v1/publishers': { roles: { operator: { in: 201 } } },
   'GET /v1/publishers': { roles: { operator: { in: 200 }, ministry: { in: 200 } } },
   'GET /v1/publishers/{publisherId}': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },

@@ -45,6 +45,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     trustProxyHops: 0,
     sessionIdleMinutes: 120,
     sessionAbsoluteHours: 10,
+    entryRequestMinutes: 10,
     ...overrides,
   }) as Config;
 }

@@ -120,6 +120,10 @@ export interface ResourcesTable {
   ido_scope: ColumnType<'project' | 'pairwise', 'project' | 'pairwise' | undefined, 'project' | 'pairwise'>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** The landing page of the resource's catalogue notice: where the entry link sends the browser. */
+  resource_url: ColumnType<string | null, string | null | undefined, string | null>;
+  /** null: 'redirect' when resource_url is set, else 'unsolicited'. */
+  sso_mode: ColumnType<'redirect' | 'unsolicited' | null, 'redirect' | 'unsolicited' | null | undefined, 'redirect' | 'unsolicited' | null>;
 }
 
 export interface DataRequestsTable {
@@ -246,6 +250,38 @@ export interface RetentionRunsTable {
   error: string | null;
 }
 
+// --- the ENT entry door (the broker as SAML SP of each ENT project's IdP) ---
+export interface EntIdpsTable {
+  ent_id: string;
+  entity_id: string;
+  sso_url: string;
+  sso_binding: 'HTTP-Redirect';
+  signing_certificates: string[];
+  metadata_xml: string | null;
+  attr_ent_id: ColumnType<string, string | undefined, string>;
+  attr_person_id: ColumnType<string, string | undefined, string>;
+  allow_sha1: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface EntryRequestsTable {
+  id: string;
+  authn_request_id: string;
+  ent_id: string;
+  uai: string | null;
+  resource_id: string | null;
+  return_path: string | null;
+  created_at: Date | string;
+  expires_at: Date | string;
+}
+
+export interface SamlSeenAssertionsTable {
+  idp_entity_id: string;
+  assertion_id: string;
+  expires_at: Date | string;
+}
+
 export interface Database {
   access_log: AccessLogTable;
   audit_log: AuditLogTable;
@@ -269,6 +305,9 @@ export interface Database {
   released_attributes: ReleasedAttributesTable;
   subscriptions: SubscriptionsTable;
   assignments: AssignmentsTable;
+  ent_idps: EntIdpsTable;
+  entry_requests: EntryRequestsTable;
+  saml_seen_assertions: SamlSeenAssertionsTable;
   browser_sessions: BrowserSessionsTable;
   browser_session_participants: BrowserSessionParticipantsTable;
 }

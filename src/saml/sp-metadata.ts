@@ -40,14 +40,13 @@ const strictParser = () =>
 
 const clean = (m: string) => m.replace(/\[xmldom [a-zA-Z]+\]\s*/g, '').replace(/@#\[line.*$/s, '').split('\n')[0]!.trim();
 
-const asList = <T>(v: T | T[] | null | undefined): T[] => (v === null || v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
 /**
- * Checks and reads SP metadata. The text is refused before parsing when it is too large or carries a
- * DTD: a document type declaration is the door to entity expansion ("billion laughs") and external
- * entities, and SAML metadata never needs one (saml-sec-consider 6.3.1).
+ * The root md:EntityDescriptor of metadata we are asked to store (SP or IdP). The text is refused
+ * before parsing when it is too large or carries a DTD: a document type declaration is the door to
+ * entity expansion ("billion laughs") and external entities, and SAML metadata never needs one
+ * (saml-sec-consider 6.3.1).
  */
-export function parseSpMetadata(xml: string): ParsedSpMetadata {
+export function checkedMetadataRoot(xml: string): Element {
   if (Buffer.byteLength(xml, 'utf8') > SP_METADATA_MAX_BYTES) {
     throw new SpMetadataError(`metadata XML is larger than ${SP_METADATA_MAX_BYTES / 1024} KiB`);
   }
@@ -65,6 +64,14 @@ export function parseSpMetadata(xml: string): ParsedSpMetadata {
   if (root.localName !== 'EntityDescriptor' || root.namespaceURI !== MD_NS) {
     throw new SpMetadataError(`the root element must be an md:EntityDescriptor (namespace ${MD_NS}), not ${root.tagName}`);
   }
+  return root;
+}
+
+const asList = <T>(v: T | T[] | null | undefined): T[] => (v === null || v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Checks and reads SP metadata (see checkedMetadataRoot for what is refused before parsing). */
+export function parseSpMetadata(xml: string): ParsedSpMetadata {
+  const root = checkedMetadataRoot(xml);
 
   let meta: ReturnType<typeof samlify.SPMetadata>;
   try {

@@ -8,6 +8,7 @@ type ResourceRow = Selectable<ResourcesTable>;
 const COLUMNS = [
   'id', 'publisher_id', 'name', 'type_presentation', 'description', 'thumbnail_url', 'access_url', 'sp_entity_id', 'sp_acs_url',
   'sp_signing_cert', 'sp_encryption_cert', 'sp_metadata_xml', 'sp_requested_attributes', 'created_at', 'updated_at',
+  'resource_url', 'sso_mode',
 ] as const;
 
 export interface ResourceFieldsInput {
@@ -16,6 +17,8 @@ export interface ResourceFieldsInput {
   description?: string;
   urlVignette?: string;
   urlAccesRessource?: string;
+  resourceUrl?: string;
+  ssoMode?: 'redirect' | 'unsolicited';
 }
 
 const iso = (d: Date | string) => new Date(d).toISOString();
@@ -29,6 +32,8 @@ export function toResourceView(r: Pick<ResourceRow, (typeof COLUMNS)[number]>): 
     ...(r.description !== null ? { description: r.description } : {}),
     ...(r.thumbnail_url !== null ? { urlVignette: r.thumbnail_url } : {}),
     ...(r.access_url !== null ? { urlAccesRessource: r.access_url } : {}),
+    ...(r.resource_url !== null ? { resourceUrl: r.resource_url } : {}),
+    ssoMode: r.sso_mode ?? (r.resource_url !== null ? 'redirect' : 'unsolicited'),
     sp: {
       entityId: r.sp_entity_id,
       acsUrl: r.sp_acs_url,
@@ -48,6 +53,8 @@ const rowValues = (fields: ResourceFieldsInput, sp: ResolvedSp) => ({
   description: fields.description ?? null,
   thumbnail_url: fields.urlVignette ?? null,
   access_url: fields.urlAccesRessource ?? null,
+  resource_url: fields.resourceUrl ?? null,
+  sso_mode: fields.ssoMode ?? null,
   sp_entity_id: sp.entityId,
   sp_acs_url: sp.acsUrl,
   sp_signing_cert: sp.signingCert,

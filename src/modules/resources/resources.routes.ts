@@ -14,7 +14,7 @@ import {
   ResourceWritten,
 } from './resources.schemas.js';
 import { findResource, insertResource, listResources, resourceIdForEntityId, updateResource } from './resources.repository.js';
-import { resolveServiceProvider, visibleResource } from './resources.service.js';
+import { checkEntryFields, resolveServiceProvider, visibleResource } from './resources.service.js';
 
 const tags = ['resources'];
 
@@ -47,6 +47,7 @@ export const resourcesWriteRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const caller = request.caller;
       if (caller.role !== 'publisher') throw errors.forbidden('only publishers register resources');
       const { id, sp, ...fields } = request.body;
+      checkEntryFields(fields);
       const resolved = resolveServiceProvider(sp, app.clock());
       if (!(await findPublisher(app.db, caller.publisherId))) {
         throw errors.forbidden(`publisher "${caller.publisherId}" is not registered; ask the operator to onboard it`);
@@ -74,6 +75,7 @@ export const resourcesWriteRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { resourceId } = request.params;
       await visibleResource(app.db, request.caller, resourceId);
       const { sp, ...fields } = request.body;
+      checkEntryFields(fields);
       const resolved = resolveServiceProvider(sp, app.clock());
       await assertEntityIdFree(app.db, resolved.entityId, resourceId);
       const updated = await updateResource(app.db, resourceId, fields, resolved, app.clock());

@@ -50,6 +50,16 @@ const resourceFields = {
   description: Type.Optional(Type.String({ maxLength: 4000 })),
   urlVignette: Type.Optional(HttpUrl('thumbnail URL')),
   urlAccesRessource: Type.Optional(HttpUrl('URL where the resource is opened')),
+  resourceUrl: Type.Optional(
+    HttpUrl('the landing page of the resource’s catalogue notice: where the `/domaineGar` entry link sends the browser (https)'),
+  ),
+  ssoMode: Type.Optional(
+    Type.Union([Type.Literal('redirect'), Type.Literal('unsolicited')], {
+      description:
+        '`redirect` (GAR’s way, the default when `resourceUrl` is set): the entry link redirects to `resourceUrl` and the ' +
+        'publisher’s SP-initiated login follows; `unsolicited` (the default otherwise): the broker posts a Response to the ACS',
+    }),
+  ),
   sp: SpInput,
 };
 
@@ -81,6 +91,8 @@ export const ResourceSchema = Type.Object({
   description: Type.Optional(Type.String()),
   urlVignette: Type.Optional(Type.String()),
   urlAccesRessource: Type.Optional(Type.String()),
+  resourceUrl: Type.Optional(Type.String()),
+  ssoMode: Type.Union([Type.Literal('redirect'), Type.Literal('unsolicited')], { description: 'as stored, or its default' }),
   sp: ServiceProviderSchema,
   createdAt: Timestamp,
   updatedAt: Timestamp,

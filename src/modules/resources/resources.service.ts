@@ -141,6 +141,17 @@ export function resolveServiceProvider(sp: SpInput, now: Date): ResolvedSp {
   return { entityId, acsUrl: acsUrl!, signingCert, encryptionCert, metadataXml, requestedCodes, warnings };
 }
 
+/** The entry door's fields: an https landing page, and `redirect` only with somewhere to redirect to. */
+export function checkEntryFields(fields: { resourceUrl?: string; ssoMode?: 'redirect' | 'unsolicited' }): void {
+  const problems: FieldError[] = [];
+  const why = fields.resourceUrl !== undefined ? acsProblem(fields.resourceUrl) : undefined;
+  if (why) problems.push({ path: 'body/resourceUrl', message: why });
+  if (fields.ssoMode === 'redirect' && fields.resourceUrl === undefined) {
+    problems.push({ path: 'body/ssoMode', message: '"redirect" needs a resourceUrl to redirect to' });
+  }
+  if (problems.length > 0) throw errors.validation(problems.map((p) => `${p.path} ${p.message}`).join('; '), problems);
+}
+
 /**
  * The resource, if the caller may see it. Another publisher's resource is a 404: its existence
  * must not leak.
