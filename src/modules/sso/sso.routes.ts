@@ -1,3 +1,4 @@
+import { personHash as rightsHash } from '../data-subjects/rights-records.js';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errors } from '../../errors.js';
 import { problems } from '../../lib/http-schemas.js';
@@ -34,7 +35,8 @@ export const ssoRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const caller = request.caller as Extract<Caller, { role: 'ent' }>;
       const { uai, personId, resourceId, relayState } = request.body;
       const now = app.clock();
-      const facts = await decisionFacts(app.database, { entId: caller.entId, uai, personId, resourceId, now });
+      const personHash = rightsHash(app.config.idoSecret, caller.entId, personId);
+      const facts = await decisionFacts(app.database, { entId: caller.entId, uai, personId, resourceId, now, personHash });
       const reason = refusalReason(facts, caller.entId);
       const base = {
         at: now,
