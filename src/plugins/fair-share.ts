@@ -77,7 +77,6 @@ export class FairShareGate {
           waiter.fail(new FairShareBusy('the service is busy; try again shortly'));
         }, this.limits.maxWaitMs),
       };
-      waiter.timer.unref();
       queue.push(waiter);
       this.queues.set(key, queue);
     });
