@@ -15,7 +15,7 @@ const { rows } = await c.query(
    join subscriptions s on s.uai = ep.uai order by random() limit 500`,
 );
 const h = connectPostgres(url, 1);
-const q = (r: (typeof rows)[number]) => ({ entId: 'Z0', uai: r.uai, personId: r.person_id, resourceId: r.resource_id, now: new Date() });
+const q = (r: (typeof rows)[number]) => ({ entId: 'Z0', uai: r.uai, personId: r.person_id, resourceId: r.resource_id, now: new Date(), personHash: 'bench-no-record' });
 for (const r of rows.slice(0, 50)) await decisionFacts(h, q(r));
 const t0 = performance.now();
 for (const r of rows) await decisionFacts(h, q(r));

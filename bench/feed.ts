@@ -115,7 +115,7 @@ async function main() {
   const config = testConfig({ databaseUrl: benchUrl, databasePoolSize: 4 });
   const app = await buildApp(config, { database, ownsDatabase: true });
   await app.ready();
-  const headers = { authorization: `Bearer ${app.jwt.sign({ sub: 'bench', role: 'ent', entId: 'Z0' })}` };
+  const headers = { authorization: `Bearer ${app.jwt.sign({ sub: 'bench', role: 'ent', entId: 'Z0' }, { expiresIn: '12h' })}` };
 
   const uais = Array.from({ length: Math.max(ESTABLISHMENTS, RUNS) }, (_, i) => uaiOf(i + 1));
   await database.db.insertInto('ent_projects').values({ id: 'Z0', name: 'Bench', kind: 'ent' }).execute();

@@ -154,7 +154,7 @@ export async function startBrokerServer(url: string, port: number, env: Record<s
   return {
     process: child,
     port,
-    entToken: createSigner({ key: jwtSecret })({ sub: 'bench', role: 'ent', entId: 'Z0' }),
+    entToken: createSigner({ key: jwtSecret, expiresIn: 86_400_000 })({ sub: 'bench', role: 'ent', entId: 'Z0' }),
     signingKeyPem: idp.keyPem,
     stop: () => void child.kill('SIGTERM'),
   };

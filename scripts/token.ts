@@ -41,6 +41,11 @@ try {
 const ttl = /^(\d+)([smhd])$/.exec(values.expiresIn ?? '8h');
 if (!ttl) fail('--expiresIn takes e.g. 30m, 8h or 2d');
 const unit = { s: 1, m: 60, h: 3600, d: 86400 }[ttl[2] as 's' | 'm' | 'h' | 'd'];
+const machine = settings.jwtMachineClients.includes(String(claims.sub));
+const maxLifetime = machine ? settings.jwtMachineMaxLifetimeSeconds : settings.jwtMaxLifetimeSeconds;
+if (Number(ttl[1]) * unit > maxLifetime) {
+  fail(`--expiresIn is longer than this deployment accepts (${maxLifetime} s${machine ? ' for a machine client' : '; JWT_MACHINE_CLIENTS lists the subs allowed longer tokens'})`);
+}
 try {
   const sign = devSigner(settings, Number(ttl[1]) * unit);
   process.stdout.write(`${sign(claims)}\n`);

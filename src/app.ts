@@ -14,6 +14,7 @@ import { frameworkErrors, registerErrorHandling } from './plugins/error-handler.
 import { authPlugin } from './plugins/auth.js';
 import { registerInputGuard } from './plugins/input-guard.js';
 import { registerRateLimits } from './plugins/rate-limit.js';
+import { fairSharePlugin } from './plugins/fair-share.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { v1Routes } from './routes.js';
 import { OPENAPI_INFO } from './openapi-info.js';
@@ -175,6 +176,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(fastifySwagger, { openapi: OPENAPI_INFO(config) });
   await app.register(authPlugin, { config });
   await registerRateLimits(app, config);
+  await app.register(fairSharePlugin, { config });
 
   await app.register(healthRoutes, { openapiPath: findUp('openapi.yaml') });
   await app.register(idpMetadataRoutes);

@@ -55,6 +55,20 @@ export interface Config extends Secrets {
   samlSpSigningCert?: string;
   /** How long an entry link waits for the ENT IdP's answer. */
   entryRequestMinutes: number;
+  /** Longest accepted token lifetime (exp - iat), for people. */
+  jwtMaxLifetimeSeconds: number;
+  /** The same for the machine clients below (ENT servers, publishers' back ends). */
+  jwtMachineMaxLifetimeSeconds: number;
+  /** Token `sub` values of declared machine clients. */
+  jwtMachineClients: string[];
+  /** Requests in flight at once on fair-share routes, all callers together; 0 turns fair share off. */
+  fairShareMaxInFlight: number;
+  /** Requests in flight at once per caller on fair-share routes. */
+  fairSharePerCaller: number;
+  /** Requests waiting per caller before a fast 503. */
+  fairShareQueuePerCaller: number;
+  /** Longest wait in the queue before a 503. */
+  fairShareMaxWaitMs: number;
 }
 
 /** What the environment gives before embedded mode fills in missing secrets. */
@@ -261,6 +275,13 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     samlSpSigningKey,
     samlSpSigningCert,
     entryRequestMinutes: int('ENTRY_REQUEST_MINUTES', 10, 1, 60),
+    jwtMaxLifetimeSeconds: int('JWT_MAX_LIFETIME_SECONDS', 86_400, 60, 31 * 86_400),
+    jwtMachineMaxLifetimeSeconds: int('JWT_MACHINE_MAX_LIFETIME_SECONDS', 30 * 86_400, 60, 366 * 86_400),
+    jwtMachineClients: (get('JWT_MACHINE_CLIENTS') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    fairShareMaxInFlight: int('FAIR_SHARE_MAX_IN_FLIGHT', 32, 0, 100_000),
+    fairSharePerCaller: int('FAIR_SHARE_PER_CALLER', 8, 1, 100_000),
+    fairShareQueuePerCaller: int('FAIR_SHARE_QUEUE_PER_CALLER', 200, 0, 1_000_000),
+    fairShareMaxWaitMs: int('FAIR_SHARE_MAX_WAIT_MS', 2_000, 1, 60_000),
   };
 
   if (databaseUrl !== undefined && options.requireSecrets !== false) {

@@ -489,7 +489,7 @@ t.test('an in-scope call that names another tenant’s object by reference reach
     { what: 'another project’s person at your UAI (resource list)', caller: CALLERS.ent, method: 'GET', url: `/v1/establishments/${UAI_A}/people/F1/resources`, expect: 404 },
     { what: 'another project’s person at your UAI (read-back)', caller: CALLERS.ent, method: 'GET', url: `/v1/establishments/${UAI_A}/people/F1`, expect: 404 },
     { what: 'an XML file naming your UAI and another project’s', caller: CALLERS.ent, method: 'POST', url: '/v1/feed/gar-ent', xml: true, payload: xmlEtab(UAI_C).replace('</GAR-ENT-Etab>', `<GAREtab><GARStructureUAI>${UAI_X}</GARStructureUAI><GARStructureNomCourant>Stolen</GARStructureNomCourant></GAREtab></GAR-ENT-Etab>`), expect: 403 },
-    { what: 'move your subscription onto another publisher’s resource', caller: CALLERS.publisher, method: 'PUT', url: '/v1/subscriptions/ABO-A', payload: subscriptionBody('ABO-A', RES_P2, UAI_A), expect: 403 },
+    { what: 'move your subscription onto another publisher’s resource', caller: CALLERS.publisher, method: 'PUT', url: '/v1/subscriptions/ABO-A', payload: subscriptionBody('ABO-A', RES_P2, UAI_A), expect: 409 },
     { what: 'a data request read through another publisher’s pending id', caller: CALLERS.publisher, method: 'GET', url: `/v1/data-requests/${w.pendingP2}`, expect: 404 },
   ];
   for (const c of cases) {

@@ -72,7 +72,7 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
 
   // Subscriptions: the publisher's own only. Another publisher's subscription is a 404; naming
   // another publisher's resource is a 403; a filter on another tenant lists nothing of it.
-  'POST /v1/subscriptions': { roles: { publisher: { in: 201, out: 403 } } },
+  'POST /v1/subscriptions': { roles: { publisher: { in: 201, out: 404 } } }, // another's resource answers as unknown (issue 11)
   'GET /v1/subscriptions': { roles: { publisher: { in: 200, out: 200 } } },
   'GET /v1/subscriptions/{id}': { roles: { publisher: { in: 200, out: 404 } } },
   'PUT /v1/subscriptions/{id}': { roles: { publisher: { in: 200, out: 404 } } },

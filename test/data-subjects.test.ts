@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildTestApp, bearer, ministry, operator } from './helper.js';
-import { RES_P1, RES_P2, UAI_A } from './factories.js';
+import { RES_P1, RES_P2, UAI_A, addMember, insertPerson } from './factories.js';
 import { world } from './sso-world.js';
 
 const ent = { sub: 'ent-z0', role: 'ent', entId: 'Z0' };
@@ -83,4 +83,29 @@ t.test('the register of processing: approved attributes with purposes, accesses 
   const own = await app.inject({ method: 'GET', url: '/v1/register', headers: bearer(app, { sub: 'p2', role: 'publisher', publisherId: 'P2' }) });
   t.same(own.json().items.map((l: { resourceId: string }) => l.resourceId), [RES_P2]);
   t.equal((await app.inject({ method: 'GET', url: '/v1/register', headers: bearer(app, ent) })).statusCode, 403);
+});
+
+t.test('an objection outlives the directory data: applied when the ENT sends the person again (issue 11, item 11)', async (t) => {
+  const { app, database } = await buildTestApp(t);
+  const db = database.db;
+  await world(db);
+  const sso = () => app.inject({ method: 'POST', url: '/v1/sso', headers: bearer(app, ent), payload: { uai: UAI_A, personId: 'E1', resourceId: RES_P1 } });
+  t.equal((await app.inject({ method: 'POST', url: '/v1/people/Z0/E1/restriction', headers: bearer(app, operator), payload: { kind: 'objection' } })).statusCode, 200);
+  const kept = await db.selectFrom('rights_records').selectAll().execute();
+  t.match(kept, [{ ent_id: 'Z0', kind: 'objection', recorded_by: 'op-1' }], 'a minimal separate record');
+  t.notMatch(kept[0]!.person_hash, /E1/, 'the person id only as an HMAC');
+
+  // The person leaves and retention deletes them, as it does three months later.
+  await db.deleteFrom('people').where('ent_id', '=', 'Z0').where('person_id', '=', 'E1').execute();
+  // The ENT sends them again, in their class.
+  const back = await insertPerson(db, { personId: 'E1', uai: UAI_A, profiles: ['National_elv'] });
+  const div3a = await db.selectFrom('groups').select('id').where('uai', '=', UAI_A).where('code', '=', '3A').executeTakeFirstOrThrow();
+  await addMember(db, div3a.id, back);
+  const refused = await sso();
+  t.equal(refused.statusCode, 403, refused.body);
+  t.equal(refused.json().reason, 'objected', 'the kept objection applies');
+
+  t.equal((await app.inject({ method: 'DELETE', url: '/v1/people/Z0/E1/restriction?kind=objection', headers: bearer(app, operator) })).statusCode, 200);
+  t.same(await db.selectFrom('rights_records').selectAll().execute(), [], 'lifting removes the record');
+  t.equal((await sso()).statusCode, 200, 'granted once lifted');
 });

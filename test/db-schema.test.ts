@@ -45,6 +45,7 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   browser_session_participants: ['session_id', 'door', 'resource_id', 'party', 'name_id', 'session_index', 'slo_url', 'created_at'],
   audit_log: ['id', 'at', 'actor_sub', 'actor_role', 'action', 'object_type', 'object_id', 'fields', 'status', 'request_id'],
   access_stats_daily: ['day', 'ent_id', 'uai', 'resource_id', 'publisher_id', 'profile', 'outcome', 'count'],
+  rights_records: ['ent_id', 'person_hash', 'kind', 'recorded_at', 'recorded_by'],
   maintenance_state: ['key', 'value'],
   retention_runs: ['id', 'started_at', 'finished_at', 'dry_run', 'removed', 'error'],
   assignments: ['id', 'subscription_pk', 'uai', 'target_type', 'person_id', 'group_id', 'profile', 'created_at', 'created_by'],

@@ -138,7 +138,7 @@ function badAuthorizations(app: FastifyInstance): Array<string | undefined> {
   const good = tokenFor(app, operator);
   const [header, , signature] = good.split('.');
   const otherKey = createSigner({ key: 'another-secret-that-is-long-enough-for-hs256-000000', algorithm: 'HS256' });
-  const claims = (c: Record<string, unknown>) => `Bearer ${app.jwt.sign(c)}`;
+  const claims = (c: Record<string, unknown>) => `Bearer ${app.jwt.sign({ exp: Math.floor(Date.now() / 1000) + 3600, ...c })}`;
   return [
     undefined,
     'Bearer',

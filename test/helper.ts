@@ -46,6 +46,13 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     sessionIdleMinutes: 120,
     sessionAbsoluteHours: 10,
     entryRequestMinutes: 10,
+    jwtMaxLifetimeSeconds: 86_400,
+    jwtMachineMaxLifetimeSeconds: 30 * 86_400,
+    jwtMachineClients: [],
+    fairShareMaxInFlight: 32,
+    fairSharePerCaller: 8,
+    fairShareQueuePerCaller: 200,
+    fairShareMaxWaitMs: 2_000,
     ...overrides,
   }) as Config;
 }
@@ -177,6 +184,8 @@ export function tokenFor(app: FastifyInstance, caller: Caller | Record<string, u
     claims.uai = claims.uais;
     delete claims.uais;
   }
+  // Tokens must expire (issue 11): one hour unless the test says otherwise.
+  if (claims.exp === undefined && options.expiresIn === undefined) claims.exp = Math.floor(Date.now() / 1000) + 3600;
   return app.jwt.sign(claims, options);
 }
 

@@ -76,7 +76,7 @@ t.test(
       }
     }
 
-    const token = createSigner({ key: TEST_JWT_SECRET })({ sub: 'ent-z0', role: 'ent', entId: 'Z0' });
+    const token = createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })({ sub: 'ent-z0', role: 'ent', entId: 'Z0' });
     const answers: Array<{ port: number; status: number; responseId?: string; issuer?: string; nameId?: string }> = [];
     for (let i = 0; i < 40; i++) {
       const port = ports[i % 2]!;

@@ -129,10 +129,12 @@ t.test('ids are ARKs; an id or entityID already used is a 409', async (t) => {
   t.equal((await post(app, PUB_A, resource({ metadataXml: spMetadata() }))).statusCode, 201);
   const sameId = await post(app, PUB_B, resource({ entityId: 'https://b.test/sp', acsUrl: 'https://b.test/acs' }));
   t.equal(sameId.statusCode, 409);
-  t.match(sameId.json().detail, /already exists/);
+  t.match(sameId.json().detail, /resource id .* is not available/, "does not say whose (issue 11, item 10)");
+  const ownAgain = await post(app, PUB_A, resource({ entityId: 'https://a2.test/sp', acsUrl: 'https://a2.test/acs' }));
+  t.same({ ...ownAgain.json(), requestId: 0 }, { ...sameId.json(), requestId: 0 }, 'the same answer for your own id and another publisher\'s');
   const sameEntity = await post(app, PUB_B, resource({ metadataXml: spMetadata() }, 'ark:/67890/histoire'));
   t.equal(sameEntity.statusCode, 409);
-  t.match(sameEntity.json().detail, /entityID .* already used/);
+  t.match(sameEntity.json().detail, /entityID .* is not available/);
 
   const unknownPublisher = await post(app, { sub: 'x', role: 'publisher', publisherId: 'not-onboarded' }, resource({ entityId: 'https://c.test/sp', acsUrl: 'https://c.test/acs' }, 'ark:/11111/c'));
   t.equal(unknownPublisher.statusCode, 403);

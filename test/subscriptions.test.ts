@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildTestApp, bearer } from './helper.js';
-import { baseWorld, insertAssignment, insertGroup, insertPerson, addMember, RES_P1, RES_P2, UAI_A, UAI_B } from './factories.js';
+import { baseWorld, insertResource, insertAssignment, insertGroup, insertPerson, addMember, RES_P1, RES_P2, UAI_A, UAI_B } from './factories.js';
 
 const P1 = { sub: 'pub-1', role: 'publisher', publisherId: 'P1' } as const;
 const P2 = { sub: 'pub-2', role: 'publisher', publisherId: 'P2' } as const;
@@ -120,16 +120,49 @@ t.test('a school year runs from 1 September to 31 August, Paris time', async (t)
   t.same(res.json().licences, { global: 'unlimited' });
 });
 
-t.test('the resource must exist and be yours, the establishment must exist', async (t) => {
+t.test("the resource must be yours: another's answers as an unknown one; any valid UAI may be named (issue 11, items 9-10)", async (t) => {
   const { post } = await setup(t);
   const unknown = await post({ ...valid(), resourceId: 'ark:/0/none' });
   t.equal(unknown.statusCode, 404);
-  t.match(unknown.json().detail, /resource/);
   const theirs = await post({ ...valid(), resourceId: RES_P2 });
-  t.equal(theirs.statusCode, 403, "another publisher's resource");
-  const noSchool = await post({ ...valid(), uai: '0690038S' });
-  t.equal(noSchool.statusCode, 404);
-  t.match(noSchool.json().detail, /establishment "0690038S"/);
+  t.equal(theirs.statusCode, 404, "another publisher's resource");
+  t.same(
+    { ...theirs.json(), detail: theirs.json().detail.replace(RES_P2, 'X'), requestId: 0 },
+    { ...unknown.json(), detail: unknown.json().detail.replace('ark:/0/none', 'X'), requestId: 0 },
+    'the same answer',
+  );
+  const notOnboarded = await post({ ...valid(), id: 'A-NEW', uai: '0690038S' });
+  const onboarded = await post({ ...valid(), id: 'A-OLD', uai: UAI_B });
+  t.equal(notOnboarded.statusCode, 201, 'a school not onboarded here is not revealed by a 404');
+  t.equal(onboarded.statusCode, 201);
+  t.same(Object.keys(notOnboarded.json()).sort(), Object.keys(onboarded.json()).sort(), 'the same shape of answer');
+});
+
+t.test("an ETABL subscription does not reveal the school's headcounts (issue 11, item 9)", async (t) => {
+  const { app, database, post } = await setup(t);
+  for (const id of ['E-1', 'E-2', 'E-3']) await insertPerson(database.db, { personId: id, uai: UAI_A, profiles: ['National_elv'] });
+  const probe = await post({ ...valid(), id: 'PROBE', assignmentType: 'ETABL', licences: { global: 0 } });
+  t.equal(probe.statusCode, 201, probe.body);
+  t.notOk('usage' in probe.json(), 'no counts on creation');
+  const read = await app.inject({ method: 'GET', url: '/v1/subscriptions/PROBE', headers: bearer(app, P1) });
+  t.notOk('usage' in read.json(), 'nor on reading');
+  t.notMatch(read.body, /"used"/);
+});
+
+t.test("a subscription's resource and UAI are immutable: 409 with the reason (issue 11, item 8)", async (t) => {
+  const { app, database, post } = await setup(t);
+  await insertResource(database.db, { id: 'ark:/12345/histoire', publisherId: 'P1', name: 'Histoire' });
+  t.equal((await post(valid())).statusCode, 201);
+  const put = (body: object) => app.inject({ method: 'PUT', url: '/v1/subscriptions/ABO-2026-001', headers: bearer(app, P1), payload: body });
+  const repointed = await put({ ...valid(), resourceId: 'ark:/12345/histoire' });
+  t.equal(repointed.statusCode, 409, repointed.body);
+  t.equal(repointed.json().reason, 'resource_immutable');
+  t.match(repointed.json().detail, /resource of a subscription cannot change/);
+  const moved = await put({ ...valid(), uai: UAI_B });
+  t.equal(moved.statusCode, 409);
+  t.equal(moved.json().reason, 'uai_immutable');
+  const stored = await database.db.selectFrom('subscriptions').select('resource_id').where('id', '=', 'ABO-2026-001').executeTakeFirstOrThrow();
+  t.equal(stored.resource_id, RES_P1, 'nothing moved');
 });
 
 t.test('an id already used by the publisher is a 409; another publisher may use it', async (t) => {
@@ -153,7 +186,7 @@ t.test('update: everything but the UAI may change', async (t) => {
   t.notOk('pupils' in changed.json().licences, 'the old form is replaced');
 
   const moved = await put({ ...valid(), uai: UAI_B });
-  t.equal(moved.statusCode, 400);
+  t.equal(moved.statusCode, 409);
   t.same(moved.json().errors.map((e: { path: string }) => e.path), ['body/uai']);
 
   const renamed = await put({ ...valid(), id: 'OTHER' });

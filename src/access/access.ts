@@ -5,6 +5,7 @@ import type { Metrics } from '../modules/metrics/metrics.js';
 import { decisionFacts, type DecisionFacts } from '../modules/sso/sso.repository.js';
 import { isGranted, refusalReason, refusalText, releasedAttributes, type RefusalReason } from '../modules/sso/sso.service.js';
 import { presentEstablishments } from './access.repository.js';
+import { personHash } from '../modules/data-subjects/rights-records.js';
 import type { Door } from './doors.js';
 
 /** What a door knows once it has translated its protocol's request. */
@@ -101,7 +102,10 @@ export function createAccess(deps: AccessDeps): Access {
   }
 
   async function decide(req: AccessRequest, now: Date): Promise<{ uai: string; facts: DecisionFacts; reason: RefusalReason | null }> {
-    const at = (uai: string) => decisionFacts(deps.database, { entId: req.entId, uai, personId: req.personId, resourceId: req.resourceId, now });
+    // Objections and restrictions outlive the directory data: looked up by the person's keyed hash.
+    const hash = personHash(deps.idoSecret, req.entId, req.personId);
+    const at = (uai: string) =>
+      decisionFacts(deps.database, { entId: req.entId, uai, personId: req.personId, resourceId: req.resourceId, now, personHash: hash });
     if (req.uai !== undefined) {
       const facts = await at(req.uai);
       return { uai: req.uai, facts, reason: refusalReason(facts, req.entId) };

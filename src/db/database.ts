@@ -282,10 +282,21 @@ export interface SamlSeenAssertionsTable {
   expires_at: Date | string;
 }
 
+/** An objection or restriction kept beyond the person's directory data (issue 11). */
+export interface RightsRecordsTable {
+  ent_id: string;
+  /** HMAC-SHA-256 of the person id within its project, under IDO_SECRET. */
+  person_hash: string;
+  kind: 'restriction' | 'objection';
+  recorded_at: Date | string;
+  recorded_by: string;
+}
+
 export interface Database {
   access_log: AccessLogTable;
   audit_log: AuditLogTable;
   access_stats_daily: AccessStatsDailyTable;
+  rights_records: RightsRecordsTable;
   maintenance_state: MaintenanceStateTable;
   retention_runs: RetentionRunsTable;
   ent_projects: EntProjectsTable;

@@ -5,6 +5,10 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, onRequestHook
 import type { Config } from '../config.js';
 import { AppError, errors } from '../errors.js';
 import { isValidUai } from '../lib/uai.js';
+import { unacceptableValues } from './input-guard.js';
+
+/** Clock difference tolerated between the token issuer and the broker for `iat`. */
+export const TOKEN_CLOCK_SKEW_SECONDS = 60;
 
 export const ROLES = ['operator', 'ministry', 'publisher', 'ent', 'establishment'] as const;
 export type Role = (typeof ROLES)[number];
@@ -27,8 +31,12 @@ declare module 'fastify' {
 
 /** Turns verified claims into a Caller; anything malformed is a 401, as a token that is not ours. */
 export function callerFromClaims(claims: Record<string, unknown>): Caller {
+  // Claims are input like a body: the same text rules (no U+0000, no lone surrogate), said in a 401.
+  const bad = unacceptableValues(claims, 'token')[0];
+  if (bad) throw errors.unauthorized(`claim ${bad.path.replace(/^token\//, '')}: ${bad.message}`);
   const { sub, role } = claims;
   if (typeof sub !== 'string' || sub === '') throw errors.unauthorized('token has no "sub" claim');
+  if (sub.length > 256) throw errors.unauthorized('the "sub" claim is longer than 256 characters');
   const str = (name: string): string => {
     const v = claims[name];
     if (typeof v !== 'string' || v === '' || v.length > 128) {
@@ -111,7 +119,32 @@ async function authenticate(request: FastifyRequest): Promise<Caller> {
           : 'token invalid';
     throw errors.unauthorized(why);
   }
+  checkTokenTimes(claims, config(request), Date.now() / 1000);
   return callerFromClaims(claims);
+}
+
+const config = (request: FastifyRequest): Config => (request.server as FastifyInstance & { config: Config }).config;
+
+/**
+ * A token must say when it ends, must not claim to be issued in the future, and may not live longer
+ * than the deployment allows: a leaked token without `exp` (or dated ten years ahead) would
+ * otherwise open the API for ever. Machine clients the operator declares may hold longer tokens.
+ */
+export function checkTokenTimes(
+  claims: Record<string, unknown>,
+  limits: Pick<Config, 'jwtMaxLifetimeSeconds' | 'jwtMachineMaxLifetimeSeconds' | 'jwtMachineClients'>,
+  nowSeconds: number,
+): void {
+  const { exp, iat, sub } = claims;
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw errors.unauthorized('token has no "exp" claim: tokens must expire');
+  if (iat !== undefined && (typeof iat !== 'number' || !Number.isFinite(iat))) throw errors.unauthorized('the "iat" claim is not a number');
+  if (typeof iat === 'number' && iat > nowSeconds + TOKEN_CLOCK_SKEW_SECONDS) throw errors.unauthorized('token issued in the future ("iat")');
+  const machine = typeof sub === 'string' && limits.jwtMachineClients.includes(sub);
+  const max = machine ? limits.jwtMachineMaxLifetimeSeconds : limits.jwtMaxLifetimeSeconds;
+  const lifetime = exp - (typeof iat === 'number' ? iat : nowSeconds);
+  if (lifetime > max + TOKEN_CLOCK_SKEW_SECONDS) {
+    throw errors.unauthorized(`token lifetime exceeds ${max} s${machine ? ' (machine client)' : ''}; ask for a shorter-lived token`);
+  }
 }
 
 export function requireRoles(roles: readonly Role[]): onRequestHookHandler {

@@ -1,5 +1,5 @@
+import type { X509Certificate } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
-import samlify from 'samlify';
 
 /** The parts of a service provider's metadata the broker needs. */
 export interface ParsedSpMetadata {
@@ -9,6 +9,8 @@ export interface ParsedSpMetadata {
   /** Base64 DER bodies as found in the KeyDescriptors, per use. */
   signingCertificates: string[];
   encryptionCertificates: string[];
+  /** Those of a KeyDescriptor without `use`: in both lists above. */
+  unspecifiedUseCertificates: string[];
   /** RequestedAttribute elements of the AttributeConsumingService(s). */
   requestedAttributes: Array<{ name: string; friendlyName?: string }>;
 }
@@ -40,11 +42,85 @@ const strictParser = () =>
 
 const clean = (m: string) => m.replace(/\[xmldom [a-zA-Z]+\]\s*/g, '').replace(/@#\[line.*$/s, '').split('\n')[0]!.trim();
 
+const DS_NS = 'http://www.w3.org/2000/09/xmldsig#';
+/** Deeper than any real metadata (a signed EntityDescriptor with UI extensions is about 8 levels). */
+export const SP_METADATA_MAX_DEPTH = 32;
+/** More elements than a large SP (dozens of ACS and keys, hundreds of requested attributes) has. */
+export const SP_METADATA_MAX_ELEMENTS = 5_000;
+
+/** The element children of `parent` in the SAML metadata namespace with this local name. */
+function mdChildren(parent: Element, localName: string): Element[] {
+  const found: Element[] = [];
+  for (let n = parent.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === 1 && (n as Element).namespaceURI === MD_NS && (n as Element).localName === localName) found.push(n as Element);
+  }
+  return found;
+}
+
+function dsChildren(parent: Element, localName: string): Element[] {
+  const found: Element[] = [];
+  for (let n = parent.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === 1 && (n as Element).namespaceURI === DS_NS && (n as Element).localName === localName) found.push(n as Element);
+  }
+  return found;
+}
+
+/** KeyDescriptor > ds:KeyInfo > ds:X509Data > ds:X509Certificate, base64 bodies. */
+function x509Certificates(keyDescriptor: Element): string[] {
+  return dsChildren(keyDescriptor, 'KeyInfo')
+    .flatMap((k) => dsChildren(k, 'X509Data'))
+    .flatMap((d) => dsChildren(d, 'X509Certificate'))
+    .map((c) => (c.textContent ?? '').replace(/\s+/g, ''))
+    .filter((c) => c !== '');
+}
+
 /**
- * The root md:EntityDescriptor of metadata we are asked to store (SP or IdP). The text is refused
- * before parsing when it is too large or carries a DTD: a document type declaration is the door to
- * entity expansion ("billion laughs") and external entities, and SAML metadata never needs one
- * (saml-sec-consider 6.3.1).
+ * Element depth and count, from the text, before any parser sees it: a DOM parser and the
+ * walks after it spend time and stack on every level, and 30,000 nested elements fit in 256 KiB.
+ * One linear pass over the characters; comments, CDATA and processing instructions are skipped,
+ * quoted attribute values may hold '>' and '/'.
+ */
+export function xmlShapeProblem(xml: string, maxDepth = SP_METADATA_MAX_DEPTH, maxElements = SP_METADATA_MAX_ELEMENTS): string | undefined {
+  let depth = 0;
+  let elements = 0;
+  let i = xml.indexOf('<');
+  while (i !== -1 && i < xml.length) {
+    if (xml.startsWith('<!--', i)) i = skipPast(xml, '-->', i + 4);
+    else if (xml.startsWith('<![CDATA[', i)) i = skipPast(xml, ']]>', i + 9);
+    else if (xml.startsWith('<?', i)) i = skipPast(xml, '?>', i + 2);
+    else if (xml.startsWith('</', i)) {
+      depth--;
+      i = skipPast(xml, '>', i + 2);
+    } else if (xml.startsWith('<!', i)) i = skipPast(xml, '>', i + 2);
+    else {
+      let j = i + 1;
+      let quote = '';
+      for (; j < xml.length; j++) {
+        const c = xml[j];
+        if (quote) {
+          if (c === quote) quote = '';
+        } else if (c === '"' || c === "'") quote = c;
+        else if (c === '>') break;
+      }
+      if (++elements > maxElements) return `metadata XML has more than ${maxElements} elements`;
+      if (xml[j - 1] !== '/' && ++depth > maxDepth) return `metadata XML nests elements deeper than ${maxDepth} levels`;
+      i = j + 1;
+    }
+    if (i === -1) break;
+    i = xml.indexOf('<', i);
+  }
+  return undefined;
+}
+
+function skipPast(text: string, end: string, from: number): number {
+  const at = text.indexOf(end, from);
+  return at === -1 ? -1 : at + end.length;
+}
+
+/**
+ * Checks and reads SP metadata. The text is refused before parsing when it is too large, too deep,
+ * has too many elements or carries a DTD: a document type declaration is the door to entity expansion ("billion laughs") and external
+ * entities, and SAML metadata never needs one (saml-sec-consider 6.3.1).
  */
 export function checkedMetadataRoot(xml: string): Element {
   if (Buffer.byteLength(xml, 'utf8') > SP_METADATA_MAX_BYTES) {
@@ -53,6 +129,8 @@ export function checkedMetadataRoot(xml: string): Element {
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) {
     throw new SpMetadataError('metadata XML must not contain a DOCTYPE or ENTITY declaration');
   }
+  const shape = xmlShapeProblem(xml);
+  if (shape) throw new SpMetadataError(shape);
   let root: Element | null | undefined;
   try {
     root = strictParser().parseFromString(xml, 'text/xml').documentElement;
@@ -73,47 +151,62 @@ const asList = <T>(v: T | T[] | null | undefined): T[] => (v === null || v === u
 export function parseSpMetadata(xml: string): ParsedSpMetadata {
   const root = checkedMetadataRoot(xml);
 
-  let meta: ReturnType<typeof samlify.SPMetadata>;
-  try {
-    meta = samlify.SPMetadata(xml);
-  } catch (err) {
-    throw new SpMetadataError(`metadata XML could not be read: ${clean((err as Error).message)}`);
-  }
-  const entityId = meta.getEntityID() as unknown;
-  if (typeof entityId !== 'string' || entityId.trim() === '') throw new SpMetadataError('the EntityDescriptor has no entityID');
-  if (root.getElementsByTagNameNS(MD_NS, 'SPSSODescriptor').length === 0) {
-    throw new SpMetadataError('the EntityDescriptor has no SPSSODescriptor');
-  }
+  // Read by hand, by namespace and place: only md: elements directly inside the SPSSODescriptor
+  // count, so a foreign element with the same local name (or one nested in md:Extensions) is never
+  // taken for an ACS or a key, and each KeyDescriptor keeps the use it declares.
+  const entityId = root.getAttribute('entityID') ?? '';
+  if (entityId.trim() === '') throw new SpMetadataError('the EntityDescriptor has no entityID');
+  const spsso = mdChildren(root, 'SPSSODescriptor')[0];
+  if (!spsso) throw new SpMetadataError('the EntityDescriptor has no SPSSODescriptor');
 
-  type Acs = { binding?: string; location?: string; isDefault?: string; index?: string };
-  type Requested = { name?: string; friendlyName?: string };
-  const found = samlify.Extractor.extract(xml, [
-    {
-      key: 'acs',
-      localPath: ['EntityDescriptor', 'SPSSODescriptor', 'AssertionConsumerService'],
-      attributes: ['Binding', 'Location', 'isDefault', 'index'],
-    },
-    {
-      key: 'requested',
-      localPath: ['EntityDescriptor', 'SPSSODescriptor', 'AttributeConsumingService', 'RequestedAttribute'],
-      attributes: ['Name', 'FriendlyName'],
-    },
-  ]) as { acs?: Acs | Acs[]; requested?: Requested | Requested[] };
-
-  const posts = asList(found.acs).filter((a) => a.binding === HTTP_POST && typeof a.location === 'string');
-  const rank = (a: Acs) => (a.isDefault === 'true' ? -1 : Number(a.index ?? 0));
+  type Acs = { binding: string; location: string; isDefault: string; index: string };
+  const acs: Acs[] = mdChildren(spsso, 'AssertionConsumerService').map((e) => ({
+    binding: e.getAttribute('Binding') ?? '',
+    location: e.getAttribute('Location') ?? '',
+    isDefault: e.getAttribute('isDefault') ?? '',
+    index: e.getAttribute('index') ?? '0',
+  }));
+  const posts = acs.filter((a) => a.binding === HTTP_POST && a.location.trim() !== '');
+  const rank = (a: Acs) => (a.isDefault === 'true' ? -1 : Number(a.index) || 0);
   posts.sort((a, b) => rank(a) - rank(b));
 
-  const certs = (use: 'signing' | 'encryption') =>
-    asList(meta.getX509Certificate(use) as string | string[] | null).filter((c): c is string => typeof c === 'string' && c.trim() !== '');
+  // saml-metadata 2.4.1.1: a KeyDescriptor without `use` serves both; "signing" only signs.
+  const signingCertificates: string[] = [];
+  const encryptionCertificates: string[] = [];
+  const unspecifiedUseCertificates: string[] = [];
+  for (const kd of mdChildren(spsso, 'KeyDescriptor')) {
+    const use = kd.getAttribute('use') ?? '';
+    if (use !== '' && use !== 'signing' && use !== 'encryption') {
+      throw new SpMetadataError(`a KeyDescriptor has use="${use}"; only "signing", "encryption" or no use are defined`);
+    }
+    const certs = x509Certificates(kd);
+    if (use !== 'encryption') signingCertificates.push(...certs);
+    if (use !== 'signing') encryptionCertificates.push(...certs);
+    if (use === '') unspecifiedUseCertificates.push(...certs);
+  }
+
+  const requestedAttributes = mdChildren(spsso, 'AttributeConsumingService')
+    .flatMap((s) => mdChildren(s, 'RequestedAttribute'))
+    .map((r) => ({ name: r.getAttribute('Name') ?? '', friendlyName: r.getAttribute('FriendlyName') ?? '' }))
+    .filter((r) => r.name !== '')
+    .map((r) => ({ name: r.name, ...(r.friendlyName ? { friendlyName: r.friendlyName } : {}) }));
 
   return {
     entityId: entityId.trim(),
-    ...(posts[0]?.location ? { acsUrl: posts[0].location.trim() } : {}),
-    signingCertificates: certs('signing'),
-    encryptionCertificates: certs('encryption'),
-    requestedAttributes: asList(found.requested)
-      .filter((r) => typeof r.name === 'string' && r.name !== '')
-      .map((r) => ({ name: r.name!, ...(r.friendlyName ? { friendlyName: r.friendlyName } : {}) })),
+    ...(posts[0] ? { acsUrl: posts[0].location.trim() } : {}),
+    signingCertificates,
+    encryptionCertificates,
+    unspecifiedUseCertificates,
+    requestedAttributes,
   };
+}
+
+/** "RSA 2048", "EC prime256v1": what a certificate's public key is, for people reading it. */
+export function describePublicKey(cert: X509Certificate): string {
+  const key = cert.publicKey;
+  const d = key.asymmetricKeyDetails ?? {};
+  const type = (key.asymmetricKeyType ?? 'unknown').toUpperCase();
+  if (d.modulusLength) return `${type} ${d.modulusLength}`;
+  if (d.namedCurve) return `${type} ${d.namedCurve}`;
+  return type;
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { insertAudit } from './audit.repository.js';
+import { errors } from '../../errors.js';
+import { completeAudit, dropAudit, insertAudit } from './audit.repository.js';
 
 const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Routes that decide rather than change: their record is the access log. */
@@ -24,30 +25,68 @@ function fieldsOf(request: FastifyRequest): string[] {
   return body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body).sort() : [];
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The audit row written before this change ran. */
+    auditRow?: { id: number; at: Date; objectId: string | null };
+  }
+}
+
+/** The id a creation answered with (201 JSON `id`), under the path's own ids. */
+function createdId(payload: unknown, prefix: string | null): string | null {
+  if (typeof payload !== 'string') return prefix;
+  try {
+    const id = (JSON.parse(payload) as { id?: unknown }).id;
+    if (typeof id !== 'string' && typeof id !== 'number') return prefix;
+    return prefix ? `${prefix}/${id}` : String(id);
+  } catch {
+    return prefix;
+  }
+}
+
 /**
- * The audit trail: every successful change through /v1 is recorded before the answer leaves —
- * who (token sub and role), when, what object, which fields. A failure to record is logged loudly
- * but does not undo a change already committed.
+ * The audit trail: every change through /v1 is recorded — who (token sub and role), when, what
+ * object, which fields. The row is written before the change runs, so a change whose row cannot be
+ * written does not happen (503), as an SSO whose access-log row cannot be written is not answered.
+ * After the change the row gets its status and, for a creation, the new object's id; a refused
+ * change (4xx) changed nothing and its row is removed.
  */
 export function registerAuditTrail(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('preHandler', async (request) => {
     const route = request.routeOptions.url;
-    if (!CHANGES.has(request.method) || !route || NOT_CHANGES.has(route) || reply.statusCode >= 400 || !request.caller) return payload;
+    if (!CHANGES.has(request.method) || !route || NOT_CHANGES.has(route) || !request.caller) return;
     const params = (request.params ?? {}) as Record<string, string>;
+    const at = app.clock();
+    const objectId = Object.values(params).join('/') || null;
     try {
-      await insertAudit(app.db, {
-        at: app.clock(),
+      const id = await insertAudit(app.db, {
+        at,
         actor_sub: request.caller.sub,
         actor_role: request.caller.role,
         action: `${request.method} ${route}`,
         object_type: objectTypeOf(route),
-        object_id: Object.values(params).join('/') || null,
+        object_id: objectId,
         fields: fieldsOf(request),
-        status: reply.statusCode,
+        status: 0,
         request_id: request.id,
       });
+      request.auditRow = { id, at, objectId };
     } catch (err) {
-      request.log.error({ err: { message: (err as Error).message } }, 'audit trail write failed');
+      request.log.error({ err: { message: (err as Error).message } }, 'audit trail write failed: change refused');
+      throw errors.unavailable('the audit trail cannot be written, so nothing was changed; try again shortly');
+    }
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    const row = request.auditRow;
+    if (!row) return payload;
+    request.auditRow = undefined;
+    const status = reply.statusCode;
+    try {
+      if (status >= 400 && status < 500) await dropAudit(app.db, row.id, row.at);
+      else await completeAudit(app.db, row.id, row.at, status, status === 201 ? createdId(payload, row.objectId) : row.objectId);
+    } catch (err) {
+      // The change is done and its row exists (status 0: outcome unknown); say so loudly.
+      request.log.error({ err: { message: (err as Error).message }, auditId: row.id }, 'audit trail outcome not recorded');
     }
     return payload;
   });

@@ -2,8 +2,19 @@ import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { AuditLogTable, Database } from '../../db/database.js';
 import type { AuditEntry, AuditQuery } from './audit.schemas.js';
 
-export async function insertAudit(db: Kysely<Database>, row: Insertable<AuditLogTable>): Promise<void> {
-  await db.insertInto('audit_log').values(row).execute();
+export async function insertAudit(db: Kysely<Database>, row: Insertable<AuditLogTable>): Promise<number> {
+  const { id } = await db.insertInto('audit_log').values(row).returning('id').executeTakeFirstOrThrow();
+  return Number(id);
+}
+
+/** The outcome of a change recorded before it ran; `at` names the row's partition. */
+export async function completeAudit(db: Kysely<Database>, id: number, at: Date, status: number, objectId: string | null): Promise<void> {
+  await db.updateTable('audit_log').set({ status, object_id: objectId }).where('id', '=', id).where('at', '=', at).execute();
+}
+
+/** A change that was refused (4xx) changed nothing: its row goes. */
+export async function dropAudit(db: Kysely<Database>, id: number, at: Date): Promise<void> {
+  await db.deleteFrom('audit_log').where('id', '=', id).where('at', '=', at).execute();
 }
 
 const toEntry = (r: Selectable<AuditLogTable>): AuditEntry => ({

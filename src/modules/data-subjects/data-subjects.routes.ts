@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { dropRightsRecord, keepRightsRecord, personHash } from './rights-records.js';
 import { errors } from '../../errors.js';
 import { problems } from '../../lib/http-schemas.js';
 import { PersonExport, PersonParams, RestrictionInput, RestrictionQuery, RestrictionState } from './data-subjects.schemas.js';
@@ -54,7 +55,14 @@ export const dataSubjectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { entId, personId } = request.params;
       const ref = await findPersonRef(app.db, entId, personId);
       if (ref === undefined) throw errors.notFound('person', `${entId}/${personId}`);
-      return setRestriction(app.db, ref, request.body.kind ?? 'restriction', app.clock());
+      const kind = request.body.kind ?? 'restriction';
+      const now = app.clock();
+      const hash = personHash(app.config.idoSecret, entId, personId);
+      // The kept record and the person's flag change together: one never holds without the other.
+      return app.db.transaction().execute(async (trx) => {
+        await keepRightsRecord(trx, { entId, personHash: hash, kind, at: now, by: request.caller.sub });
+        return setRestriction(trx, ref, kind, now);
+      });
     },
   );
 
@@ -73,7 +81,11 @@ export const dataSubjectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { entId, personId } = request.params;
       const ref = await findPersonRef(app.db, entId, personId);
       if (ref === undefined) throw errors.notFound('person', `${entId}/${personId}`);
-      return setRestriction(app.db, ref, request.query.kind ?? 'restriction', null);
+      const kind = request.query.kind ?? 'restriction';
+      return app.db.transaction().execute(async (trx) => {
+        await dropRightsRecord(trx, entId, personHash(app.config.idoSecret, entId, personId), kind);
+        return setRestriction(trx, ref, kind, null);
+      });
     },
   );
 };

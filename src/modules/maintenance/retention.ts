@@ -1,3 +1,4 @@
+import { RIGHTS_RECORD_YEARS } from '../data-subjects/rights-records.js';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { aggregateDailyStats } from './stats-aggregation.js';
@@ -121,6 +122,9 @@ export async function runRetention(db: Kysely<Database>, o: RetentionOptions): P
         await sql`delete from assignments a using (${pairs}) d where a.person_id = d.person_id and a.uai = d.uai`.execute(trx);
       }
       // Responsables d'affectation no export has named for as long: their name and e-mail go too.
+      // Objections and restrictions outlive the person, not the length of a schooling (README).
+      const rightsCutoff = monthsBefore(o.now, RIGHTS_RECORD_YEARS * 12);
+      await trx.deleteFrom('rights_records').where('recorded_at', '<', rightsCutoff).execute();
       const managers = await trx.deleteFrom('assignment_managers').where('seen_at', '<', goneCutoff).executeTakeFirst();
       report.deletedAssignmentManagers = Number(managers.numDeletedRows);
       const subs = await trx

@@ -1,6 +1,8 @@
+import { X509Certificate } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, ResourcesTable } from '../../db/database.js';
 import type { ResourceView } from './resources.schemas.js';
+import { describePublicKey } from '../../saml/sp-metadata.js';
 import type { ResolvedSp } from './resources.service.js';
 
 type ResourceRow = Selectable<ResourcesTable>;
@@ -23,6 +25,19 @@ export interface ResourceFieldsInput {
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
+const summaries = new Map<string, { sha256: string; publicKey: string; notAfter: string }>();
+/** Fingerprint, key and end of validity of a stored PEM, computed once per certificate. */
+function summary(pem: string) {
+  let s = summaries.get(pem);
+  if (!s) {
+    const cert = new X509Certificate(pem);
+    s = { sha256: cert.fingerprint256, publicKey: describePublicKey(cert), notAfter: iso(cert.validTo) };
+    if (summaries.size > 10_000) summaries.clear();
+    summaries.set(pem, s);
+  }
+  return s;
+}
+
 export function toResourceView(r: Pick<ResourceRow, (typeof COLUMNS)[number]>): ResourceView {
   return {
     id: r.id,
@@ -40,6 +55,11 @@ export function toResourceView(r: Pick<ResourceRow, (typeof COLUMNS)[number]>): 
       ...(r.sp_signing_cert !== null ? { signingCertificate: r.sp_signing_cert } : {}),
       ...(r.sp_encryption_cert !== null ? { encryptionCertificate: r.sp_encryption_cert } : {}),
       fromMetadata: r.sp_metadata_xml !== null,
+      keyUse: {
+        assertions: r.sp_encryption_cert !== null ? 'encrypted' : 'signed, not encrypted',
+        ...(r.sp_encryption_cert !== null ? { encryption: summary(r.sp_encryption_cert) } : {}),
+        ...(r.sp_signing_cert !== null ? { signing: summary(r.sp_signing_cert) } : {}),
+      },
       requestedAttributes: r.sp_requested_attributes,
     },
     createdAt: iso(r.created_at),

@@ -21,7 +21,7 @@ const tags = ['resources'];
 async function assertEntityIdFree(db: Kysely<Database>, entityId: string, resourceId: string): Promise<void> {
   const holder = await resourceIdForEntityId(db, entityId);
   if (holder !== undefined && holder !== resourceId) {
-    throw errors.conflict(`SP entityID "${entityId}" is already used by another resource`);
+    throw errors.conflict(`SP entityID "${entityId}" is not available`);
   }
 }
 
@@ -38,7 +38,7 @@ export const resourcesWriteRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'KeyDescriptors and RequestedAttribute elements are read from it) or as the same fields directly. ' +
           'Refused: a malformed ARK, a non-https ACS (http only for localhost), certificates that do not parse or ' +
           'have expired, metadata that is not well-formed, larger than 256 KiB or carrying a DOCTYPE/ENTITY. ' +
-          '409 when the id or the entityID is already used.',
+          '409 "not available" when the id or the entityID is already used (by you or anyone).',
         body: ResourceInput,
         response: { 201: ResourceWritten, ...problems(400, 401, 403, 409) },
       },
@@ -52,7 +52,8 @@ export const resourcesWriteRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!(await findPublisher(app.db, caller.publisherId))) {
         throw errors.forbidden(`publisher "${caller.publisherId}" is not registered; ask the operator to onboard it`);
       }
-      if (await findResource(app.db, id)) throw errors.conflict(`resource "${id}" already exists`);
+      // The same words whoever holds the id: the answer must not tell another publisher's from yours.
+      if (await findResource(app.db, id)) throw errors.conflict(`resource id "${id}" is not available`);
       await assertEntityIdFree(app.db, resolved.entityId, id);
       const created = await insertResource(app.db, id, caller.publisherId, fields, resolved, app.clock());
       return reply.status(201).send({ ...created, warnings: resolved.warnings });

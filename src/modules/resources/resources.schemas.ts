@@ -72,12 +72,38 @@ export const ResourceUpdate = Type.Object(resourceFields, {
 });
 export type ResourceUpdate = Static<typeof ResourceUpdate>;
 
+const CertificateSummary = (what: string) =>
+  Type.Object(
+    {
+      sha256: Type.String({ description: 'SHA-256 fingerprint of the certificate, hex bytes separated by colons' }),
+      publicKey: Type.String({ description: 'key type and size, e.g. "RSA 2048"' }),
+      notAfter: Timestamp,
+    },
+    { description: what },
+  );
+
+export const KeyUseSchema = Type.Object(
+  {
+    assertions: Type.Union([Type.Literal('encrypted'), Type.Literal('signed, not encrypted')], {
+      description: 'what the SP receives: the Assertion is encrypted only for a key offered for encryption',
+    }),
+    encryption: Type.Optional(
+      CertificateSummary('the key the Assertion is encrypted for (KeyDescriptor use="encryption", or without use)'),
+    ),
+    signing: Type.Optional(
+      CertificateSummary("the key that checks the SP's own signatures (KeyDescriptor use=\"signing\", or without use); never used to encrypt"),
+    ),
+  },
+  { description: 'which certificate is used for what' },
+);
+
 export const ServiceProviderSchema = Type.Object({
   entityId: Type.String(),
   acsUrl: Type.String(),
   signingCertificate: Type.Optional(Type.String({ description: 'PEM' })),
   encryptionCertificate: Type.Optional(Type.String({ description: 'PEM' })),
   fromMetadata: Type.Boolean({ description: 'whether it was imported from metadata XML' }),
+  keyUse: KeyUseSchema,
   requestedAttributes: Type.Array(Type.String(), {
     description: 'dictionary codes of the RequestedAttribute elements of the metadata: a suggestion, never an approval',
   }),

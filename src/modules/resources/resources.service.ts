@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { assertScope, type Caller } from '../../plugins/auth.js';
 import { errors, type FieldError } from '../../errors.js';
-import { parseSpMetadata, SpMetadataError } from '../../saml/sp-metadata.js';
+import { describePublicKey, parseSpMetadata, SpMetadataError } from '../../saml/sp-metadata.js';
 import { ATTRIBUTES } from '../attributes/attribute-dictionary.js';
 import { findResource } from './resources.repository.js';
 import type { ResourceView, SpInput } from './resources.schemas.js';
@@ -38,8 +38,26 @@ const PEM_BODY = /^[A-Za-z0-9+/=]+$/;
 
 type CertCheck = { pem: string; validTo: Date } | { problem: string };
 
-/** Accepts PEM or the bare base64 body found in metadata; refuses what does not parse or has expired. */
-export function checkCertificate(text: string, now: Date): CertCheck {
+/** What an encryption certificate must hold, said in every refusal. */
+export const ENCRYPTION_KEYS_ACCEPTED = 'an RSA key of 2048 bits or more (the Assertion key is sent with RSA-OAEP)';
+const MIN_RSA_BITS = 2048;
+
+/**
+ * Why a certificate cannot carry the Assertion's key, or undefined when it can. Refused at
+ * registration: an EC or short RSA key would make every SSO to the resource fail (or be weak).
+ */
+export function encryptionKeyProblem(cert: X509Certificate): string | undefined {
+  const key = cert.publicKey;
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (key.asymmetricKeyType === 'rsa' && bits >= MIN_RSA_BITS) return undefined;
+  return `cannot be used for encryption: its key is ${describePublicKey(cert)}; accepted: ${ENCRYPTION_KEYS_ACCEPTED}`;
+}
+
+/**
+ * Accepts PEM or the bare base64 body found in metadata; refuses what does not parse or has expired,
+ * and for encryption a key the broker cannot encrypt to.
+ */
+export function checkCertificate(text: string, now: Date, use: 'signing' | 'encryption' = 'signing'): CertCheck {
   const body = text
     .replace(/-----BEGIN CERTIFICATE-----/, '')
     .replace(/-----END CERTIFICATE-----/, '')
@@ -54,13 +72,21 @@ export function checkCertificate(text: string, now: Date): CertCheck {
   }
   const validTo = new Date(cert.validTo);
   if (!(validTo.getTime() > now.getTime())) return { problem: `expired on ${validTo.toISOString()}` };
+  const keyProblem = use === 'encryption' ? encryptionKeyProblem(cert) : undefined;
+  if (keyProblem) return { problem: keyProblem };
   return { pem, validTo };
 }
 
 /** Of several certificates for one use (a rollover), keep the one valid longest. */
-function pickCertificate(list: string[], field: string, now: Date, problems: FieldError[]): string | null {
+function pickCertificate(
+  list: string[],
+  field: string,
+  now: Date,
+  problems: FieldError[],
+  use: 'signing' | 'encryption' = 'signing',
+): string | null {
   if (list.length === 0) return null;
-  const checks = list.map((c) => checkCertificate(c, now));
+  const checks = list.map((c) => checkCertificate(c, now, use));
   const valid = checks.filter((c): c is { pem: string; validTo: Date } => 'pem' in c);
   if (valid.length === 0) {
     problems.push({ path: field, message: (checks[0] as { problem: string }).problem });
@@ -110,7 +136,16 @@ export function resolveServiceProvider(sp: SpInput, now: Date): ResolvedSp {
     acsUrl = parsed.acsUrl;
     if (!acsUrl) problems.push({ path: 'body/sp/metadataXml', message: 'has no HTTP-POST AssertionConsumerService' });
     signingCert = pickCertificate(parsed.signingCertificates, 'body/sp/metadataXml (signing KeyDescriptor)', now, problems);
-    encryptionCert = pickCertificate(parsed.encryptionCertificates, 'body/sp/metadataXml (encryption KeyDescriptor)', now, problems);
+    // A key offered without `use` is first a signing key: when it cannot encrypt (EC, short RSA),
+    // the Assertion goes unencrypted rather than the registration failing.
+    const encryptionCandidates = parsed.encryptionCertificates.filter((c) => {
+      if (!parsed.unspecifiedUseCertificates.includes(c)) return true;
+      const check = checkCertificate(c, now, 'encryption');
+      if ('pem' in check) return true;
+      warnings.push(`a KeyDescriptor without use ${check.problem}: it is used to check signatures only`);
+      return false;
+    });
+    encryptionCert = pickCertificate(encryptionCandidates, 'body/sp/metadataXml (encryption KeyDescriptor)', now, problems, 'encryption');
     const codes = new Set<string>();
     for (const r of parsed.requestedAttributes) {
       const code = codeForRequestedAttribute(r.name, r.friendlyName);
@@ -127,6 +162,7 @@ export function resolveServiceProvider(sp: SpInput, now: Date): ResolvedSp {
       'body/sp/encryptionCertificate',
       now,
       problems,
+      'encryption',
     );
   }
   if (entityId === '') problems.push({ path: 'body/sp/entityId', message: 'is empty' });

@@ -70,7 +70,9 @@ interface Row {
 
 export async function decisionFacts(
   database: Pick<DatabaseHandle, 'db' | 'prepared'>,
-  q: { entId: string; uai: string; personId: string; resourceId: string; now: Date },
+  // personHash: rightsRecordHash of the person (src/modules/data-subjects/rights-records.ts), so that
+  // an objection or restriction kept past the directory data applies when the person comes back.
+  q: { entId: string; uai: string; personId: string; resourceId: string; now: Date; personHash: string },
 ): Promise<DecisionFacts> {
   const now = q.now.toISOString();
   const query = sql<Row>`
@@ -95,7 +97,11 @@ export async function decisionFacts(
       (select e.ent_id from establishments e where e.uai = ${q.uai}) as est_ent_id,
       person.id as p_ref, person.last_name, person.first_name, person.civility, person.emails, person.profiles,
       person.mefs, person.subjects,
-      coalesce(person.p_gone_at, person.ep_gone_at) as gone_at, person.restricted_at, person.objected_at,
+      coalesce(person.p_gone_at, person.ep_gone_at) as gone_at,
+      coalesce(person.restricted_at, (select rr.recorded_at from rights_records rr
+        where rr.ent_id = ${q.entId} and rr.person_hash = ${q.personHash} and rr.kind = 'restriction')) as restricted_at,
+      coalesce(person.objected_at, (select rr.recorded_at from rights_records rr
+        where rr.ent_id = ${q.entId} and rr.person_hash = ${q.personHash} and rr.kind = 'objection')) as objected_at,
       (select array_agg(distinct s order by s) from teachings t join person_groups pg on pg.id = t.group_id, unnest(t.subjects) s
         where t.person_id = person.id) as taught_subjects,
       (select array_agg(code order by code) from person_groups where kind = 'DIVISION') as divisions,

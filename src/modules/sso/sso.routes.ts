@@ -11,6 +11,8 @@ export const ssoRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       // Four short identifiers and a RelayState (80 bytes in SAML bindings): the hottest route parses no more.
       bodyLimit: 16 * 1024,
+      // One ENT flooding SSO must not slow the others (src/plugins/fair-share.ts).
+      config: { fairShare: true },
       schema: {
         tags: ['sso'],
         summary: 'Decide whether a person may open a resource, and if so issue a signed SAML Response',

@@ -16,7 +16,6 @@ import {
 import {
   coveredCounts,
   deleteSubscription,
-  establishmentExists,
   findPublisherSubscription,
   findResourceOwner,
   findSubscriptionByPk,
@@ -34,22 +33,31 @@ function publisherOf(request: FastifyRequest): string {
   return request.caller.publisherId;
 }
 
-/** Format rules, then the referenced resource (yours) and establishment (known). */
+/**
+ * Format rules, then the referenced resource. Another publisher's resource is "not found", as an
+ * unknown one: its existence must not leak. The UAI is not looked up: any valid UAI may be named
+ * (a school not yet onboarded gets its subscription when it is), so the answer says nothing about
+ * which schools exist here.
+ */
 async function checkInput(db: Kysely<Database>, publisherId: string, input: SubscriptionInput | SubscriptionUpdate) {
   const checked = checkSubscription(input);
   const fieldErrors = 'errors' in checked ? [...checked.errors] : [];
   if (!isValidUai(input.uai)) fieldErrors.push({ path: 'body/uai', message: 'the check letter does not match the 7 digits' });
   if (fieldErrors.length > 0) throw errors.validation(`${fieldErrors.length} invalid field(s)`, fieldErrors);
   const owner = await findResourceOwner(db, input.resourceId);
-  if (!owner) throw errors.notFound('resource', input.resourceId);
-  if (owner.publisher_id !== publisherId) throw errors.forbidden(`resource "${input.resourceId}" belongs to another publisher`);
-  if (!(await establishmentExists(db, input.uai))) throw errors.notFound('establishment', input.uai);
+  if (!owner || owner.publisher_id !== publisherId) throw errors.notFound('resource', input.resourceId);
   return (checked as Extract<typeof checked, { values: unknown }>).values;
 }
 
 /** Publisher: its subscriptions (GAR abonnements) and the licences used under each. */
 export const subscriptionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const view = async (row: SubscriptionRow) => toSubscriptionView(row, app.clock(), usageOf(row, await coveredCounts(app.db, row)));
+  // An ETABL subscription covers everyone at the UAI: its "usage" would be the school's headcounts,
+  // which a publisher could read by creating one. Publishers see counts only of the people the
+  // school itself assigned (INDIV); the school sees both on its own routes.
+  const view = async (row: SubscriptionRow) =>
+    row.assignment_type === 'ETABL'
+      ? toSubscriptionView(row, app.clock())
+      : toSubscriptionView(row, app.clock(), usageOf(row, await coveredCounts(app.db, row)));
 
   app.post(
     '/subscriptions',
@@ -58,7 +66,8 @@ export const subscriptionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Create a subscription for one establishment',
         description:
-          'The resource must be yours and the UAI known. Validity: startsAt and endsAt, or a schoolYear. ' +
+          'The resource must be yours (another publisher\'s is a 404, as an unknown one); any valid UAI may be named. ' +
+          'Validity: startsAt and endsAt, or a schoolYear. ' +
           'Licences: {global} or the four per-audience counts. An id you already used is a 409.',
         body: SubscriptionInput,
         response: { 201: SubscriptionSchema, ...problems(400, 401, 403, 404, 409) },
@@ -101,6 +110,7 @@ export const subscriptionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Read one of your subscriptions, with licences used and left',
+        description: 'usage is given for INDIV subscriptions (people the establishment assigned); an ETABL one has none.',
         params: SubscriptionIdParams,
         response: { 200: SubscriptionSchema, ...problems(400, 401, 403, 404) },
       },
@@ -118,10 +128,12 @@ export const subscriptionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Replace one of your subscriptions',
-        description: 'The whole subscription is given again. The UAI cannot change (400): delete and create instead.',
+        description:
+          'The whole subscription is given again. The UAI and the resource cannot change (409): the school\'s ' +
+          'assignments were made for this resource at this establishment; delete and create instead, so that the establishment sees it.',
         params: SubscriptionIdParams,
         body: SubscriptionUpdate,
-        response: { 200: SubscriptionSchema, ...problems(400, 401, 403, 404) },
+        response: { 200: SubscriptionSchema, ...problems(400, 401, 403, 404, 409) },
       },
     },
     async (request) => {
@@ -133,9 +145,18 @@ export const subscriptionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const existing = await findPublisherSubscription(app.db, publisherId, id);
       if (!existing) throw errors.notFound('subscription', id);
       if (request.body.uai !== existing.uai) {
-        throw errors.validation('the UAI of a subscription cannot change', [
-          { path: 'body/uai', message: `must stay "${existing.uai}"; delete the subscription and create one for the other establishment` },
-        ]);
+        throw errors.conflict('the UAI of a subscription cannot change', {
+          reason: 'uai_immutable',
+          errors: [{ path: 'body/uai', message: `must stay "${existing.uai}"; delete the subscription and create one for the other establishment` }],
+        });
+      }
+      if (request.body.resourceId !== existing.resource_id) {
+        throw errors.conflict('the resource of a subscription cannot change: the establishment assigned it for this resource', {
+          reason: 'resource_immutable',
+          errors: [
+            { path: 'body/resourceId', message: `must stay "${existing.resource_id}"; delete the subscription and create one for the other resource` },
+          ],
+        });
       }
       const values = await checkInput(app.db, publisherId, request.body);
       await updateSubscription(app.db, existing.pk, values, app.clock());
