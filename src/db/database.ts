@@ -120,6 +120,19 @@ export interface ResourcesTable {
   ido_scope: ColumnType<'project' | 'pairwise', 'project' | 'pairwise' | undefined, 'project' | 'pairwise'>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** What the SP's metadata declares (src/saml/sp-metadata.ts SpProfile); null: only sp_acs_url is known. */
+  sp_profile: ColumnType<unknown | null, string | null | undefined, string | null>;
+  /** The publisher's per-SP options (src/doors/saml-idp/options.ts); {} is every default. */
+  sp_options: ColumnType<unknown, string | undefined, string>;
+}
+
+/** Browser state of the SAML IdP door kept across a round trip (an AuthnRequest, a logout chain). */
+export interface SamlIdpPendingTable {
+  id: string;
+  kind: 'authn' | 'logout';
+  state: ColumnType<unknown, string, string>;
+  created_at: CreatedAt;
+  expires_at: Date | string;
 }
 
 export interface DataRequestsTable {
@@ -267,6 +280,7 @@ export interface Database {
   released_attributes: ReleasedAttributesTable;
   subscriptions: SubscriptionsTable;
   assignments: AssignmentsTable;
+  saml_idp_pending: SamlIdpPendingTable;
 }
 
 export type EntProject = Selectable<EntProjectsTable>;
