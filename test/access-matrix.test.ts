@@ -230,6 +230,16 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
       url: `/v1/resources/${enc(scope === 'in' ? RES_P1_EXTRA : RES_P2)}`,
       payload: { name: `Changed by ${role}`, typePresentation: 'MAN', sp: { entityId: `https://changed-${role}-${scope}.test/sp`, acsUrl: `https://changed-${role}-${scope}.test/acs` } },
     })),
+    'PUT /v1/resources/{resourceId}/saml-options': both((o) => ({
+      url: `/v1/resources/${enc(o.resourceId)}/saml-options`,
+      payload: { signing: 'response', attributeNameFormat: 'uri' },
+      check: (res) => void t.match(res.json().samlOptions, { signing: 'response', attributeNameFormat: 'uri' }),
+    })),
+    'PUT /v1/resources/{resourceId}/ido-scope': both((o) => ({
+      url: `/v1/resources/${enc(o.resourceId)}/ido-scope`,
+      payload: { idoScope: 'pairwise' },
+      check: (res) => void t.equal(res.json().idoScope, 'pairwise'),
+    })),
 
     'GET /v1/resources/{resourceId}/data-requests': both((o) => ({
       url: `/v1/resources/${enc(o.resourceId)}/data-requests`,

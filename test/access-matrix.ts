@@ -53,6 +53,8 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'POST /v1/resources': { roles: { publisher: { in: 201 } } },
   'GET /v1/resources/{resourceId}': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
   'PUT /v1/resources/{resourceId}': { roles: { publisher: { in: 200, out: 404 } } },
+  'PUT /v1/resources/{resourceId}/saml-options': { roles: { publisher: { in: 200, out: 404 } } },
+  'PUT /v1/resources/{resourceId}/ido-scope': { roles: { ministry: national(200) } },
 
   // Data requests.
   'GET /v1/resources/{resourceId}/data-requests': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },

@@ -2,12 +2,14 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, ResourcesTable } from '../../db/database.js';
 import type { ResourceView } from './resources.schemas.js';
 import type { ResolvedSp } from './resources.service.js';
+import { effectiveOptions } from '../../doors/saml-idp/options.js';
 
 type ResourceRow = Selectable<ResourcesTable>;
 
 const COLUMNS = [
   'id', 'publisher_id', 'name', 'type_presentation', 'description', 'thumbnail_url', 'access_url', 'sp_entity_id', 'sp_acs_url',
   'sp_signing_cert', 'sp_encryption_cert', 'sp_metadata_xml', 'sp_requested_attributes', 'created_at', 'updated_at',
+  'sp_options', 'ido_scope',
 ] as const;
 
 export interface ResourceFieldsInput {
@@ -37,6 +39,8 @@ export function toResourceView(r: Pick<ResourceRow, (typeof COLUMNS)[number]>): 
       fromMetadata: r.sp_metadata_xml !== null,
       requestedAttributes: r.sp_requested_attributes,
     },
+    samlOptions: effectiveOptions(r.sp_options, r.sp_encryption_cert !== null),
+    idoScope: r.ido_scope,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
@@ -54,6 +58,7 @@ const rowValues = (fields: ResourceFieldsInput, sp: ResolvedSp) => ({
   sp_encryption_cert: sp.encryptionCert,
   sp_metadata_xml: sp.metadataXml,
   sp_requested_attributes: sp.requestedCodes,
+  sp_profile: sp.profile ? JSON.stringify(sp.profile) : null,
 });
 
 export async function insertResource(
@@ -93,10 +98,30 @@ export async function findResource(db: Kysely<Database>, id: string): Promise<Re
   return row && toResourceView(row);
 }
 
-/** The resource that already uses an SP entityID, if any. */
-export async function resourceIdForEntityId(db: Kysely<Database>, entityId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('resources').select('id').where('sp_entity_id', '=', entityId).executeTakeFirst();
+/** Another publisher's resource that already uses an SP entityID, if any. */
+export async function otherPublisherWithEntityId(db: Kysely<Database>, entityId: string, publisherId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('resources')
+    .select('id')
+    .where('sp_entity_id', '=', entityId)
+    .where('publisher_id', '<>', publisherId)
+    .executeTakeFirst();
   return row?.id;
+}
+
+export async function setSamlOptions(db: Kysely<Database>, id: string, options: object, now: Date): Promise<ResourceView | undefined> {
+  const row = await db
+    .updateTable('resources')
+    .set({ sp_options: JSON.stringify(options), updated_at: now })
+    .where('id', '=', id)
+    .returning(COLUMNS)
+    .executeTakeFirst();
+  return row && toResourceView(row);
+}
+
+export async function setIdoScope(db: Kysely<Database>, id: string, scope: 'project' | 'pairwise', now: Date): Promise<ResourceView | undefined> {
+  const row = await db.updateTable('resources').set({ ido_scope: scope, updated_at: now }).where('id', '=', id).returning(COLUMNS).executeTakeFirst();
+  return row && toResourceView(row);
 }
 
 export async function listResources(
