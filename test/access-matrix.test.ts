@@ -168,6 +168,7 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
     'GET /ready': inOnly(() => ({ url: '/ready' })),
     'GET /openapi.yaml': inOnly(() => ({ url: '/openapi.yaml' })),
     'GET /saml/metadata': inOnly(() => ({ url: '/saml/metadata' })),
+    'GET /idp/metadata': inOnly(() => ({ url: '/idp/metadata' })),
     'GET /metrics': inOnly(() => ({ url: '/metrics' })),
     'GET /v1/attributes': inOnly(() => ({ url: '/v1/attributes' })),
     'GET /v1/stats/accesses': inOnly((role) => {

@@ -26,6 +26,7 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'GET /ready': { public: 200 },
   'GET /openapi.yaml': { public: 200 },
   'GET /saml/metadata': { public: 200 },
+  'GET /idp/metadata': { public: 200 },
   // Not a JWT route: only the METRICS_TOKEN opens it (test/metrics.test.ts covers the token modes).
   'GET /metrics': { public: 401 },
 
