@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { deflateRawSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ async function secondResource(db: Kysely<Database>, granted: boolean) {
   await approve(db, RES_B, ['UAI', 'PRO']);
 }
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], opts: { now?: Date } = {}) {
+async function setup(t: Test, opts: { now?: Date } = {}) {
   // Real time: the SP stacks check validity windows against their own clocks.
   const built = await buildTestApp(t, { now: opts.now ?? new Date() });
   await world(built.database.db);
@@ -53,9 +53,9 @@ t.test('samlify SP, unsigned HTTP-Redirect, RelayState = resource URL: a transie
   t.equal(form.action, 'https://sp.test/acs');
   t.equal(form.RelayState, 'https://sp.test/maths', 'RelayState echoed');
   const { extract } = await sp.parseLoginResponse(idp, 'post', { body: { SAMLResponse: form.SAMLResponse } });
-  t.equal(extract.response.inResponseTo, id, 'InResponseTo is the AuthnRequest ID');
+  t.equal(extract.response?.inResponseTo, id, 'InResponseTo is the AuthnRequest ID');
   t.match(extract.nameID, /^_[0-9a-f]{40}$/, 'transient: opaque, not the IDO');
-  t.match(extract.attributes.IDO, /^[0-9a-f]{128}$/, 'the IDO attribute publishers key on');
+  t.match(extract.attributes?.IDO, /^[0-9a-f]{128}$/, 'the IDO attribute publishers key on');
   const xml = decode(form.SAMLResponse!);
   t.match(xml, /AuthnContextClassRef>urn:oasis:names:tc:SAML:2\.0:ac:classes:PasswordProtectedTransport</);
 
@@ -133,7 +133,7 @@ t.test('Lasso SP: signed Redirect, persistent NameID = IDO, assertion encrypted 
   t.match(xml, /<saml:EncryptedAssertion/);
   t.match(xml, /EncryptionMethod Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmlenc#aes128-cbc"/, 'the SP’s declared algorithm');
   const out = lasso({ cmd: 'consume', spMetadata: metadata, idpMetadata, samlResponse: form.SAMLResponse });
-  t.ok(out.valid, out.error);
+  t.ok(out.valid, String(out.error));
   t.equal(out.inResponseTo, req.requestId);
   t.equal(out.nameIdFormat, NAMEID.persistent);
   t.match(out.nameId, /^[0-9a-f]{128}$/);
@@ -158,7 +158,7 @@ t.test('Lasso SP: unsigned HTTP-POST, transient, with the samlify-style GCM defa
   t.equal(form.RelayState, 'https://lasso.test/maths/chapitre-2', 'a deep link inside the resource names it');
   t.match(decode(form.SAMLResponse!), /aes256-gcm/);
   const out = lasso({ cmd: 'consume', spMetadata: metadata, idpMetadata, samlResponse: form.SAMLResponse });
-  t.ok(out.valid, out.error);
+  t.ok(out.valid, String(out.error));
   t.equal(out.nameIdFormat, NAMEID.transient);
 });
 
@@ -253,7 +253,7 @@ t.test('no session: IsPassive gets NoPassive at once; otherwise the request is k
   const form = formOf(answered.body);
   t.equal(form.RelayState, 'https://lasso.test/maths');
   const out = lasso({ cmd: 'consume', spMetadata: metadata, idpMetadata, samlResponse: form.SAMLResponse });
-  t.ok(out.valid, out.error);
+  t.ok(out.valid, String(out.error));
   t.equal(out.inResponseTo, req.requestId, 'the original AuthnRequest is answered');
   const replay = await app.inject({ url: ret2, headers: { cookie } });
   t.equal(replay.statusCode, 400, 'a kept request is answered once');
@@ -265,7 +265,7 @@ t.test('NameID policy: a format the broker cannot give is InvalidNameIDPolicy; I
   await registerSp(app, RES_P1, metadata, 'https://lasso.test/maths');
   const cookie = await login(app);
   const ask = async (nameIdFormat?: string) => {
-    const req = lasso({ cmd: 'login', spMetadata: metadata, idpMetadata, relayState: 'https://lasso.test/maths', ...(nameIdFormat ? { nameIdFormat } : {}) });
+    const req = lasso({ cmd: 'login', spMetadata: metadata, idpMetadata, relayState: 'https://lasso.test/maths', nameIdFormat: nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified' });
     const res = await app.inject({ url: pathOf(req.url!), headers: { cookie } });
     return lasso({ cmd: 'consume', spMetadata: metadata, idpMetadata, samlResponse: formOf(res.body).SAMLResponse });
   };
@@ -320,7 +320,7 @@ t.test('single logout from an SP: the session ends, the other SP is told in a fr
   const lreq = lasso({ cmd: 'login', spMetadata: lassoMd, idpMetadata, relayState: 'https://lasso.test/maths' });
   const lres = await app.inject({ url: pathOf(lreq.url!), headers: { cookie } });
   const lassoSession = lasso({ cmd: 'consume', spMetadata: lassoMd, idpMetadata, samlResponse: formOf(lres.body).SAMLResponse });
-  t.ok(lassoSession.valid, lassoSession.error);
+  t.ok(lassoSession.valid, String(lassoSession.error));
   const s = samlifySp({ ...SAMLIFY, signed: false, relayState: 'https://sp.test/histoire', idpMetadata });
   const sres = await app.inject({ url: pathOf((s.sp.createLoginRequest(s.idp, 'redirect') as { context: string }).context), headers: { cookie } });
   const { extract: samlifyLogin } = await s.sp.parseLoginResponse(s.idp, 'post', { body: { SAMLResponse: formOf(sres.body).SAMLResponse } });
@@ -339,10 +339,10 @@ t.test('single logout from an SP: the session ends, the other SP is told in a fr
   const fq = new URL(frame);
   const { extract: logoutReq } = await s.sp.parseLogoutRequest(s.idp, 'redirect', { query: Object.fromEntries(fq.searchParams), octetString: fq.search.slice(1).replace(/&Signature=[^&]*/, '') });
   t.equal(logoutReq.nameID, samlifyLogin.nameID, 'with the NameID it was given');
-  t.same([logoutReq.sessionIndex].flat().filter(Boolean), [samlifyLogin.sessionIndex.sessionIndex].filter(Boolean));
+  t.same([logoutReq.sessionIndex].flat().filter(Boolean), [samlifyLogin.sessionIndex?.sessionIndex].filter(Boolean));
 
   // The other SP answers inside the frame; then the page moves on to the initiator's answer.
-  const answer = s.sp.createLogoutResponse(s.idp, { extract: { request: { id: logoutReq.request.id } } }, 'redirect', fq.searchParams.get('RelayState')!) as { context: string };
+  const answer = s.sp.createLogoutResponse(s.idp, { extract: { request: { id: logoutReq.request?.id as string } } }, 'redirect', fq.searchParams.get('RelayState')!) as { context: string };
   const inFrame = await app.inject({ url: pathOf(answer.context) });
   t.equal(inFrame.statusCode, 200);
   const done = await app.inject({ url: next });

@@ -118,7 +118,9 @@ export function parseSpMetadata(xml: string): ParsedSpMetadata {
     entityId: entityId.trim(),
     ...(posts[0]?.location ? { acsUrl: posts[0].location.trim() } : {}),
     signingCertificates: certs('signing'),
-    encryptionCertificates: certs('encryption'),
+    // Read from the document, not samlify: it answers the signing certificate when no KeyDescriptor
+    // is for encryption, which made the broker encrypt for SPs that never asked.
+    encryptionCertificates: encryptionCertificates(root),
     requestedAttributes: asList(found.requested)
       .filter((r) => typeof r.name === 'string' && r.name !== '')
       .map((r) => ({ name: r.name!, ...(r.friendlyName ? { friendlyName: r.friendlyName } : {}) })),
@@ -156,4 +158,20 @@ function spProfile(root: Element): SpProfile {
     authnRequestsSigned: attr(sso, 'AuthnRequestsSigned') === 'true' || attr(sso, 'AuthnRequestsSigned') === '1',
     encryptionMethods,
   };
+}
+
+/** Certificates of the KeyDescriptors for encryption (use="encryption", or no use: both uses). */
+function encryptionCertificates(root: Element): string[] {
+  const sso = children(root, 'SPSSODescriptor')[0];
+  if (!sso) return [];
+  const out: string[] = [];
+  for (const kd of children(sso, 'KeyDescriptor')) {
+    if ((kd.getAttribute('use') ?? '') === 'signing') continue;
+    const certs = kd.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'X509Certificate');
+    for (let i = 0; i < certs.length; i++) {
+      const body = (certs[i]!.textContent ?? '').replace(/\s+/g, '');
+      if (body) out.push(body);
+    }
+  }
+  return out;
 }

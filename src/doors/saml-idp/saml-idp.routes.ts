@@ -4,6 +4,7 @@ import { decodePost, decodeRedirect, SamlMessageError } from '../../saml/inbound
 import { IDP_PATHS } from '../../saml/metadata.js';
 import { STATUS } from '../../saml/response.js';
 import { renderErrorPage } from './page.js';
+import { installContractShim } from './contract-shim.js';
 import { dropPending, readPending } from './saml-idp.repository.js';
 import { continueLogout, handleLogoutRequest, handleLogoutResponse } from './slo.js';
 import { admitAuthnRequest, answer, answerStatus, DoorError, pageFor, sendToLogin, type Inbound, type KeptAuthnRequest } from './sso.js';
@@ -52,6 +53,7 @@ async function guarded(reply: FastifyReply, fn: () => Promise<FastifyReply>): Pr
 
 /** Public: the broker as the SAML IdP of publishers' SPs (SP-initiated SSO and single logout). */
 export const samlIdpRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  installContractShim(app);
   // The HTTP-POST binding sends an HTML form; only these routes read that content type.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 200 * 1024 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
