@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { sql, type Kysely } from 'kysely';
@@ -143,6 +144,16 @@ const subscriptionBody = (id: string, resourceId: string, uai: string) => ({
   licences: { global: 'unlimited' },
 });
 
+// An unsigned AuthnRequest from RES_P1's SP (test/factories.ts), and a LogoutResponse matching no logout.
+const authnRequest = Buffer.from(
+  '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_probe" Version="2.0" IssueInstant="2026-11-25T09:00:00Z">' +
+    `<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://sp.example/${encodeURIComponent(RES_P1)}</saml:Issuer></samlp:AuthnRequest>`,
+);
+const logoutResponse = Buffer.from(
+  '<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_probe" Version="2.0" IssueInstant="2026-11-25T09:00:00Z">' +
+    '<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://sp.example/x</saml:Issuer></samlp:LogoutResponse>',
+);
+
 function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Builder> {
   const items = (res: LightMyRequestResponse) => res.json().items as Array<Record<string, unknown>>;
   /** Every listed item passes `pred`; `must` are present (so an empty answer cannot pass). */
@@ -169,6 +180,23 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
     'GET /openapi.yaml': inOnly(() => ({ url: '/openapi.yaml' })),
     'GET /saml/metadata': inOnly(() => ({ url: '/saml/metadata' })),
     'GET /idp/metadata': inOnly(() => ({ url: '/idp/metadata' })),
+    'GET /idp/profile/SAML2/Redirect/SSO': inOnly(() => ({ url: `/idp/profile/SAML2/Redirect/SSO?SAMLRequest=${encodeURIComponent(deflateRawSync(authnRequest).toString('base64'))}` })),
+    'POST /idp/profile/SAML2/POST/SSO': inOnly(() => ({
+      url: '/idp/profile/SAML2/POST/SSO',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ SAMLRequest: authnRequest.toString('base64') }).toString(),
+    })),
+    'GET /idp/profile/SAML2/Redirect/SLO': inOnly(() => ({ url: '/idp/profile/SAML2/Redirect/SLO?logout=00000000-0000-0000-0000-000000000000&step=0' })),
+    'POST /idp/profile/SAML2/Redirect/SLO': inOnly(() => ({
+      url: '/idp/profile/SAML2/Redirect/SLO',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ SAMLResponse: logoutResponse.toString('base64'), RelayState: 'nothing' }).toString(),
+    })),
+    'POST /idp/profile/SAML2/POST/SLO': inOnly(() => ({
+      url: '/idp/profile/SAML2/POST/SLO',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ SAMLResponse: logoutResponse.toString('base64') }).toString(),
+    })),
     'GET /metrics': inOnly(() => ({ url: '/metrics' })),
     'GET /v1/attributes': inOnly(() => ({ url: '/v1/attributes' })),
     'GET /v1/stats/accesses': inOnly((role) => {

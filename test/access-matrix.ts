@@ -27,6 +27,12 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'GET /openapi.yaml': { public: 200 },
   'GET /saml/metadata': { public: 200 },
   'GET /idp/metadata': { public: 200 },
+  // The IdP door: browser protocol endpoints, no token (a valid AuthnRequest without a session goes to the ENT login).
+  'GET /idp/profile/SAML2/Redirect/SSO': { public: 302 },
+  'POST /idp/profile/SAML2/POST/SSO': { public: 302 },
+  'GET /idp/profile/SAML2/Redirect/SLO': { public: 200 },
+  'POST /idp/profile/SAML2/Redirect/SLO': { public: 200 },
+  'POST /idp/profile/SAML2/POST/SLO': { public: 200 },
   // Not a JWT route: only the METRICS_TOKEN opens it (test/metrics.test.ts covers the token modes).
   'GET /metrics': { public: 401 },
 
