@@ -144,10 +144,10 @@ const subscriptionBody = (id: string, resourceId: string, uai: string) => ({
   licences: { global: 'unlimited' },
 });
 
-// An unsigned AuthnRequest from RES_P1's SP (test/factories.ts), and a LogoutResponse matching no logout.
+// An unsigned AuthnRequest from RES_P1’s SP (test/sso-world.ts), and a LogoutResponse matching no logout.
 const authnRequest = Buffer.from(
   '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_probe" Version="2.0" IssueInstant="2026-11-25T09:00:00Z">' +
-    `<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://sp.example/${encodeURIComponent(RES_P1)}</saml:Issuer></samlp:AuthnRequest>`,
+    '<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://sp.test/metadata</saml:Issuer></samlp:AuthnRequest>',
 );
 const logoutResponse = Buffer.from(
   '<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_probe" Version="2.0" IssueInstant="2026-11-25T09:00:00Z">' +
