@@ -9,7 +9,9 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/database.js';
 import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
 import { decodeRedirect, readLogoutResponse, verifyRedirectSignature } from '../src/saml/inbound.js';
-import { bearer, buildTestApp, ministry, testConfig } from './helper.js';
+import { bearer, buildTestApp, freshDatabase, ministry, testConfig } from './helper.js';
+import { buildApp } from '../src/app.js';
+import { propagateLogout } from '../src/doors/saml-idp/slo.js';
 import { approve, world } from './sso-world.js';
 import { RES_P1, UAI_A, insertAssignment, insertResource, insertSubscription } from './factories.js';
 import { openSession } from './browser-session.js';
@@ -400,3 +402,34 @@ t.test('metadata tells the truth: both SSO bindings, SLO, NameID formats, validi
   );
 });
 
+
+t.test('logout started at the ENT: propagateLogout tells the session’s SAML SPs, then returns to the ENT door', async (t) => {
+  const database = await freshDatabase(t);
+  const app = await buildApp(testConfig(), { database, clock: () => new Date() });
+  t.teardown(() => app.close());
+  // Stands for the ENT door's SLO endpoint, which calls the exported function.
+  app.get('/test/ent-slo', async (request, reply) => {
+    const session = await app.sessions.current(request);
+    return propagateLogout(app, reply, { sessionId: session!.id, returnTo: '/saml/sp/slo/done' });
+  });
+  await app.ready();
+  await world(database.db);
+  const idpMetadata = (await app.inject({ url: '/idp/metadata' })).body;
+  const metadata = spMetadata({ ...LASSO, nameIdFormats: [NAMEID.transient] });
+  await registerSp(app, RES_P1, metadata, 'https://lasso.test/maths');
+  const cookie = await login(app);
+  const req = lasso({ cmd: 'login', spMetadata: metadata, idpMetadata, relayState: 'https://lasso.test/maths' });
+  const got = lasso({ cmd: 'consume', spMetadata: metadata, idpMetadata, samlResponse: formOf((await app.inject({ url: pathOf(req.url!), headers: { cookie } })).body).SAMLResponse });
+  t.ok(got.valid, String(got.error));
+  const step = await app.inject({ url: '/test/ent-slo', headers: { cookie } });
+  t.equal(step.statusCode, 200);
+  const frame = /<iframe id="slo" title="[^"]*" src="([^"]+)"/.exec(step.body)![1]!.replace(/&amp;/g, '&');
+  const seen = lasso({ cmd: 'slo-request', spMetadata: metadata, idpMetadata, query: frame.split('?')[1] });
+  t.ok(seen.valid, String(seen.error));
+  t.equal(seen.nameId, got.nameId, 'the SP is told with the NameID it was given');
+  const next = /<a id="next" href="([^"]+)"/.exec(step.body)![1]!.replace(/&amp;/g, '&');
+  const done = await app.inject({ url: next });
+  t.equal(done.statusCode, 302);
+  t.equal(done.headers.location, '/saml/sp/slo/done');
+  t.equal((await app.inject({ url: pathOf(req.url!), headers: { cookie } })).statusCode, 302, 'the session is over');
+});

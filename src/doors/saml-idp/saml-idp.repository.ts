@@ -19,8 +19,29 @@ export interface SpResource {
 
 const HTTP_POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
 
+// Read on every AuthnRequest (twice when it is answered): kept a few seconds per entityID. A write
+// through this process's resource API forgets the entry at once; another replica's write is seen
+// within SP_CACHE_MS, which only delays an SP or option change, never a grant (decided apart).
+const SP_CACHE_MS = 5000;
+const spCache = new Map<string, { at: number; rows: Promise<SpResource[]> }>();
+export function forgetSp(entityId?: string): void {
+  if (entityId === undefined) spCache.clear();
+  else spCache.delete(entityId);
+}
+
 /** Every resource served by one SP entityID (one per ARK), in id order. */
 export async function resourcesOfSp(db: Kysely<Database>, entityId: string): Promise<SpResource[]> {
+  const now = Date.now();
+  const hit = spCache.get(entityId);
+  if (hit && now - hit.at < SP_CACHE_MS) return hit.rows;
+  if (spCache.size >= 10_000) spCache.clear();
+  const rows = readResourcesOfSp(db, entityId);
+  spCache.set(entityId, { at: now, rows });
+  rows.catch(() => spCache.delete(entityId));
+  return rows;
+}
+
+async function readResourcesOfSp(db: Kysely<Database>, entityId: string): Promise<SpResource[]> {
   const rows = await db
     .selectFrom('resources')
     .select(['id', 'publisher_id', 'sp_entity_id', 'access_url', 'sp_acs_url', 'sp_signing_cert', 'sp_encryption_cert', 'sp_profile', 'sp_options'])

@@ -3,6 +3,7 @@ import type { Database, ResourcesTable } from '../../db/database.js';
 import type { ResourceView } from './resources.schemas.js';
 import type { ResolvedSp } from './resources.service.js';
 import { effectiveOptions } from '../../doors/saml-idp/options.js';
+import { forgetSp } from '../../doors/saml-idp/saml-idp.repository.js';
 
 type ResourceRow = Selectable<ResourcesTable>;
 
@@ -74,6 +75,7 @@ export async function insertResource(
     .values({ id, publisher_id: publisherId, ...rowValues(fields, sp), created_at: now, updated_at: now })
     .returning(COLUMNS)
     .executeTakeFirstOrThrow();
+  forgetSp();
   return toResourceView(row);
 }
 
@@ -90,6 +92,7 @@ export async function updateResource(
     .where('id', '=', id)
     .returning(COLUMNS)
     .executeTakeFirst();
+  forgetSp();
   return row && toResourceView(row);
 }
 
@@ -116,6 +119,7 @@ export async function setSamlOptions(db: Kysely<Database>, id: string, options: 
     .where('id', '=', id)
     .returning(COLUMNS)
     .executeTakeFirst();
+  forgetSp();
   return row && toResourceView(row);
 }
 
