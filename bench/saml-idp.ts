@@ -11,7 +11,6 @@
  * one core, KeyObject) and the ratio (responses per server CPU-second) / (F / 2).
  */
 import { spawn } from 'node:child_process';
-import { createPrivateKey, sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import autocannon from 'autocannon';
@@ -20,7 +19,7 @@ import { connectPostgres } from '../src/db/connect.js';
 import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
 import { testConfig } from '../test/helper.js';
 import { openSession } from '../test/browser-session.js';
-import { benchDatabaseUrl, buildSsoDataset } from './sso-dataset.js';
+import { benchDatabaseUrl, buildSsoDataset, signingRate } from './sso-dataset.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -53,18 +52,6 @@ const load = (rate: number, duration: number): Promise<{ ok: number; non2xx: num
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load generator exited ${code}`))));
   });
-
-function signingRate(keyPem: string): number {
-  const key = createPrivateKey(keyPem);
-  const data = Buffer.alloc(600, 7);
-  const end = performance.now() + 3000;
-  let n = 0;
-  while (performance.now() < end) {
-    sign('sha256', data, key);
-    n++;
-  }
-  return n / 3;
-}
 
 async function main(): Promise<void> {
   const url = benchDatabaseUrl();

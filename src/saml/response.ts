@@ -261,16 +261,22 @@ function statusElement(input: StatusInput): string {
   );
 }
 
-/** A signed Response carrying no assertion: the SP is told why, at its ACS, instead of a dead end. */
-export function buildStatusResponse(input: StatusInput, keys: SigningKeys): { xml: string; responseId: string } {
-  const responseId = newId();
+/** A StatusResponseType message (Response without assertion, LogoutResponse), unsigned. */
+function statusMessage(element: 'Response' | 'LogoutResponse', input: StatusInput): { xml: string; id: string } {
+  const id = newId();
   const inResponseTo = input.inResponseTo ? ` InResponseTo="${xmlAttr(input.inResponseTo)}"` : '';
   const xml =
-    `<samlp:Response xmlns:samlp="${NS.samlp}" Destination="${xmlAttr(input.destination)}" ID="${responseId}"${inResponseTo} IssueInstant="${samlInstant(input.now)}" Version="2.0">` +
+    `<samlp:${element} xmlns:samlp="${NS.samlp}" Destination="${xmlAttr(input.destination)}" ID="${id}"${inResponseTo} IssueInstant="${samlInstant(input.now)}" Version="2.0">` +
     `<saml:Issuer xmlns:saml="${NS.saml}" Format="urn:oasis:names:tc:SAML:2.0:nameid-format:entity">${xmlText(input.idpEntityId)}</saml:Issuer>` +
     statusElement(input) +
-    `</samlp:Response>`;
-  return { xml: signElement(xml, responseId, keys), responseId };
+    `</samlp:${element}>`;
+  return { xml, id };
+}
+
+/** A signed Response carrying no assertion: the SP is told why, at its ACS, instead of a dead end. */
+export function buildStatusResponse(input: StatusInput, keys: SigningKeys): { xml: string; responseId: string } {
+  const { xml, id } = statusMessage('Response', input);
+  return { xml: signElement(xml, id, keys), responseId: id };
 }
 
 /** LogoutRequest from the broker to a participant SP (sent by HTTP-Redirect, signed in the query). */
@@ -287,16 +293,9 @@ export function buildLogoutRequest(
   return { xml, id };
 }
 
-/** LogoutResponse to the SP that asked for logout. */
+/** LogoutResponse to the SP that asked for logout (signed in the query by the Redirect binding). */
 export function buildLogoutResponse(input: StatusInput): { xml: string; id: string } {
-  const id = newId();
-  const inResponseTo = input.inResponseTo ? ` InResponseTo="${xmlAttr(input.inResponseTo)}"` : '';
-  const xml =
-    `<samlp:LogoutResponse xmlns:samlp="${NS.samlp}" Destination="${xmlAttr(input.destination)}" ID="${id}"${inResponseTo} IssueInstant="${samlInstant(input.now)}" Version="2.0">` +
-    `<saml:Issuer xmlns:saml="${NS.saml}" Format="urn:oasis:names:tc:SAML:2.0:nameid-format:entity">${xmlText(input.idpEntityId)}</saml:Issuer>` +
-    statusElement(input) +
-    `</samlp:LogoutResponse>`;
-  return { xml, id };
+  return statusMessage('LogoutResponse', input);
 }
 
 /**
