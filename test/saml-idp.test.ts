@@ -407,6 +407,9 @@ t.test('logout started at the ENT: propagateLogout tells the session’s SAML SP
   const database = await freshDatabase(t);
   const app = await buildApp(testConfig(), { database, clock: () => new Date() });
   t.teardown(() => app.close());
+  // Until main's session plugin is merged, its stand-in is installed at the root (TEMPORARY, see report).
+  const shim = '../src/doors/saml-idp/contract-shim.js';
+  if (!app.hasDecorator('sessions')) (await import(shim)).installContractShim(app);
   // Stands for the ENT door's SLO endpoint, which calls the exported function.
   app.get('/test/ent-slo', async (request, reply) => {
     const session = await app.sessions.current(request);
