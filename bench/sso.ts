@@ -11,9 +11,8 @@
  * (responses per server CPU-second) / (F / 2).
  */
 import { readFileSync } from 'node:fs';
-import { sign, createPrivateKey } from 'node:crypto';
 import autocannon from 'autocannon';
-import { benchDatabaseUrl, buildSsoDataset, startBrokerServer } from './sso-dataset.js';
+import { benchDatabaseUrl, buildSsoDataset, signingRate, startBrokerServer } from './sso-dataset.js';
 
 const url = benchDatabaseUrl();
 const DURATION = Number(process.env.BENCH_SECONDS ?? 20);
@@ -23,18 +22,6 @@ const PORT = 3999;
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-}
-
-function signingRate(keyPem: string): number {
-  const key = createPrivateKey(keyPem);
-  const data = Buffer.alloc(600, 7);
-  const end = performance.now() + 3000;
-  let n = 0;
-  while (performance.now() < end) {
-    sign('sha256', data, key);
-    n++;
-  }
-  return n / 3;
 }
 
 async function main(): Promise<void> {

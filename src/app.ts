@@ -22,6 +22,7 @@ import { createIdentityProvider, type IdentityProvider } from './saml/idp.js';
 import { AccessLogWriter } from './modules/access-log/access-log.writer.js';
 import { ensureMonthlyPartitions, PARTITIONED_TABLES } from './modules/maintenance/partitions.js';
 import { idpMetadataRoutes } from './modules/sso/sso.routes.js';
+import { samlIdpRoutes } from './doors/saml-idp/saml-idp.routes.js';
 import { Metrics } from './modules/metrics/metrics.js';
 import { metricsRoutes } from './modules/metrics/metrics.routes.js';
 import { AppError } from './errors.js';
@@ -181,6 +182,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(healthRoutes, { openapiPath: findUp('openapi.yaml') });
   await app.register(idpMetadataRoutes);
   await app.register(entEntryRoutes);
+  await app.register(samlIdpRoutes);
   await app.register(metricsRoutes);
   await app.register(v1Routes, { prefix: '/v1' });
   return app;

@@ -9,6 +9,7 @@ import { directoryFeedRoutes, directoryReadRoutes, garEntFeedRoutes } from './mo
 import { publishersReadRoutes, publishersWriteRoutes } from './modules/publishers/publishers.routes.js';
 import { attributesRoutes } from './modules/attributes/attributes.routes.js';
 import { resourcesReadRoutes, resourcesWriteRoutes } from './modules/resources/resources.routes.js';
+import { resourcesIdoScopeRoutes, resourcesSamlOptionsRoutes } from './modules/resources/resources.routes.js';
 import {
   dataRequestsQueueRoutes,
   dataRequestsReadRoutes,
@@ -42,6 +43,8 @@ export const v1Routes: FastifyPluginAsync = async (app) => {
   await app.register(accessLevel(['publisher'], resourcesWriteRoutes, dataRequestsSubmitRoutes, subscriptionsRoutes));
   await app.register(accessLevel(['operator', 'ministry'], dataRequestsQueueRoutes));
   await app.register(accessLevel(['ministry'], dataRequestsReviewRoutes));
+  await app.register(accessLevel(['publisher'], resourcesSamlOptionsRoutes));
+  await app.register(accessLevel(['ministry'], resourcesIdoScopeRoutes));
   await app.register(accessLevel(['establishment', 'operator'], assignmentsRoutes));
   await app.register(accessLevel(['ent'], resourceListRoutes, ssoRoutes));
   await app.register(accessLevel(['ent'], directoryFeedRoutes, garEntFeedRoutes));

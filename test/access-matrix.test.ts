@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { sql, type Kysely } from 'kysely';
@@ -154,6 +155,16 @@ const subscriptionBody = (id: string, resourceId: string, uai: string) => ({
   licences: { global: 'unlimited' },
 });
 
+// An unsigned AuthnRequest from RES_P1’s SP (test/sso-world.ts), and a LogoutResponse matching no logout.
+const authnRequest = Buffer.from(
+  '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_probe" Version="2.0" IssueInstant="2026-11-25T09:00:00Z">' +
+    '<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://sp.test/metadata</saml:Issuer></samlp:AuthnRequest>',
+);
+const logoutResponse = Buffer.from(
+  '<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_probe" Version="2.0" IssueInstant="2026-11-25T09:00:00Z">' +
+    '<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://sp.example/x</saml:Issuer></samlp:LogoutResponse>',
+);
+
 function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Builder> {
   const items = (res: LightMyRequestResponse) => res.json().items as Array<Record<string, unknown>>;
   /** Every listed item passes `pred`; `must` are present (so an empty answer cannot pass). */
@@ -188,6 +199,24 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
       html: true,
     })),
     'GET /discovery': inOnly(() => ({ url: '/discovery?return=%2F' })),
+    'GET /idp/metadata': inOnly(() => ({ url: '/idp/metadata' })),
+    'GET /idp/profile/SAML2/Redirect/SSO': inOnly(() => ({ url: `/idp/profile/SAML2/Redirect/SSO?SAMLRequest=${encodeURIComponent(deflateRawSync(authnRequest).toString('base64'))}` })),
+    'POST /idp/profile/SAML2/POST/SSO': inOnly(() => ({
+      url: '/idp/profile/SAML2/POST/SSO',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ SAMLRequest: authnRequest.toString('base64') }).toString(),
+    })),
+    'GET /idp/profile/SAML2/Redirect/SLO': inOnly(() => ({ url: '/idp/profile/SAML2/Redirect/SLO?logout=00000000-0000-0000-0000-000000000000&step=0' })),
+    'POST /idp/profile/SAML2/Redirect/SLO': inOnly(() => ({
+      url: '/idp/profile/SAML2/Redirect/SLO',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ SAMLResponse: logoutResponse.toString('base64'), RelayState: 'nothing' }).toString(),
+    })),
+    'POST /idp/profile/SAML2/POST/SLO': inOnly(() => ({
+      url: '/idp/profile/SAML2/POST/SLO',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ SAMLResponse: logoutResponse.toString('base64') }).toString(),
+    })),
     'GET /metrics': inOnly(() => ({ url: '/metrics' })),
     'GET /v1/attributes': inOnly(() => ({ url: '/v1/attributes' })),
     'GET /v1/stats/accesses': inOnly((role) => {
@@ -254,6 +283,16 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
     'PUT /v1/resources/{resourceId}': both((_o, role, scope) => ({
       url: `/v1/resources/${enc(scope === 'in' ? RES_P1_EXTRA : RES_P2)}`,
       payload: { name: `Changed by ${role}`, typePresentation: 'MAN', sp: { entityId: `https://changed-${role}-${scope}.test/sp`, acsUrl: `https://changed-${role}-${scope}.test/acs` } },
+    })),
+    'PUT /v1/resources/{resourceId}/saml-options': both((o) => ({
+      url: `/v1/resources/${enc(o.resourceId)}/saml-options`,
+      payload: { signing: 'response', attributeNameFormat: 'uri' },
+      check: (res) => void t.match(res.json().samlOptions, { signing: 'response', attributeNameFormat: 'uri' }),
+    })),
+    'PUT /v1/resources/{resourceId}/ido-scope': both((o) => ({
+      url: `/v1/resources/${enc(o.resourceId)}/ido-scope`,
+      payload: { idoScope: 'pairwise' },
+      check: (res) => void t.equal(res.json().idoScope, 'pairwise'),
     })),
 
     'GET /v1/resources/{resourceId}/data-requests': both((o) => ({

@@ -31,6 +31,13 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'GET /saml/sp/metadata': { public: 200 },
   'POST /saml/sp/acs': { public: 400 },
   'GET /discovery': { public: 200 },
+  'GET /idp/metadata': { public: 200 },
+  // The IdP door: browser protocol endpoints, no token (a valid AuthnRequest without a session goes to the ENT login).
+  'GET /idp/profile/SAML2/Redirect/SSO': { public: 302 },
+  'POST /idp/profile/SAML2/POST/SSO': { public: 302 },
+  'GET /idp/profile/SAML2/Redirect/SLO': { public: 200 },
+  'POST /idp/profile/SAML2/Redirect/SLO': { public: 200 },
+  'POST /idp/profile/SAML2/POST/SLO': { public: 200 },
   // Not a JWT route: only the METRICS_TOKEN opens it (test/metrics.test.ts covers the token modes).
   'GET /metrics': { public: 401 },
 
@@ -60,6 +67,8 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'POST /v1/resources': { roles: { publisher: { in: 201 } } },
   'GET /v1/resources/{resourceId}': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
   'PUT /v1/resources/{resourceId}': { roles: { publisher: { in: 200, out: 404 } } },
+  'PUT /v1/resources/{resourceId}/saml-options': { roles: { publisher: { in: 200, out: 404 } } },
+  'PUT /v1/resources/{resourceId}/ido-scope': { roles: { ministry: national(200) } },
 
   // Data requests.
   'GET /v1/resources/{resourceId}/data-requests': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },

@@ -26,6 +26,7 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
     'id', 'publisher_id', 'name', 'type_presentation', 'description', 'thumbnail_url', 'access_url', 'sp_entity_id', 'sp_acs_url',
     'sp_signing_cert', 'sp_encryption_cert', 'sp_metadata_xml', 'sp_requested_attributes', 'ido_scope', 'created_at', 'updated_at',
     'resource_url', 'sso_mode',
+    'sp_profile', 'sp_options',
   ],
   data_requests: ['id', 'resource_id', 'status', 'submitted_by', 'submitted_at', 'reviewed_by', 'reviewed_at'],
   data_request_items: ['request_id', 'code', 'purpose', 'approved', 'comment'],
@@ -55,6 +56,7 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   ],
   entry_requests: ['id', 'authn_request_id', 'ent_id', 'uai', 'resource_id', 'return_path', 'created_at', 'expires_at'],
   saml_seen_assertions: ['idp_entity_id', 'assertion_id', 'expires_at'],
+  saml_idp_pending: ['id', 'kind', 'state', 'created_at', 'expires_at'],
 };
 
 t.test('the Database interface lists exactly the tables and columns the migrations create', async (t) => {

@@ -38,7 +38,7 @@ async function ssoXml(app: FastifyInstance) {
 function job(app: FastifyInstance, samlResponse: string, encrypted: boolean): VerifyJob {
   return {
     samlResponse,
-    idpMetadata: app.idp.metadataXml,
+    idpMetadata: app.idp.metadata(new Date()).xml,
     idpCert: testConfig().samlSigningCert,
     idpEntityId: app.idp.entityId,
     spEntityId: 'https://sp.test/metadata',

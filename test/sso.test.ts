@@ -200,7 +200,7 @@ for (const encrypted of [false, true]) {
     if (encrypted) t.notMatch(xml, /Durand/, 'no clear values outside the encryption');
     const job: VerifyJob = {
       samlResponse: res.json().samlResponse,
-      idpMetadata: app.idp.metadataXml,
+      idpMetadata: app.idp.metadata(new Date()).xml,
       idpCert: testConfig().samlSigningCert,
       idpEntityId: app.idp.entityId,
       spEntityId: 'https://sp.test/metadata',

@@ -124,6 +124,19 @@ export interface ResourcesTable {
   resource_url: ColumnType<string | null, string | null | undefined, string | null>;
   /** null: 'redirect' when resource_url is set, else 'unsolicited'. */
   sso_mode: ColumnType<'redirect' | 'unsolicited' | null, 'redirect' | 'unsolicited' | null | undefined, 'redirect' | 'unsolicited' | null>;
+  /** What the SP's metadata declares (src/saml/sp-metadata.ts SpProfile); null: only sp_acs_url is known. */
+  sp_profile: ColumnType<unknown | null, string | null | undefined, string | null>;
+  /** The publisher's per-SP options (src/doors/saml-idp/options.ts); {} is every default. */
+  sp_options: ColumnType<unknown, string | undefined, string>;
+}
+
+/** Browser state of the SAML IdP door kept across a round trip (an AuthnRequest, a logout chain). */
+export interface SamlIdpPendingTable {
+  id: string;
+  kind: 'authn' | 'logout';
+  state: ColumnType<unknown, string, string>;
+  created_at: CreatedAt;
+  expires_at: Date | string;
 }
 
 export interface DataRequestsTable {
@@ -319,6 +332,7 @@ export interface Database {
   ent_idps: EntIdpsTable;
   entry_requests: EntryRequestsTable;
   saml_seen_assertions: SamlSeenAssertionsTable;
+  saml_idp_pending: SamlIdpPendingTable;
   browser_sessions: BrowserSessionsTable;
   browser_session_participants: BrowserSessionParticipantsTable;
 }

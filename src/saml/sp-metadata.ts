@@ -13,6 +13,19 @@ export interface ParsedSpMetadata {
   unspecifiedUseCertificates: string[];
   /** RequestedAttribute elements of the AttributeConsumingService(s). */
   requestedAttributes: Array<{ name: string; friendlyName?: string }>;
+  /** What the SP-initiated door needs beyond the one ACS. */
+  profile: SpProfile;
+}
+
+/** An SP's declared protocol surface, stored with the resource (resources.sp_profile). */
+export interface SpProfile {
+  /** Every AssertionConsumerService, in document order. */
+  acs: Array<{ binding: string; location: string; index: number | null; isDefault: boolean }>;
+  singleLogout: Array<{ binding: string; location: string; responseLocation?: string }>;
+  nameIdFormats: string[];
+  authnRequestsSigned: boolean;
+  /** EncryptionMethod Algorithms of the encryption KeyDescriptor(s), in the SP's order of preference. */
+  encryptionMethods: string[];
 }
 
 /** Metadata that cannot be accepted; the message is safe to show to the caller. */
@@ -145,8 +158,6 @@ export function checkedMetadataRoot(xml: string): Element {
   return root;
 }
 
-const asList = <T>(v: T | T[] | null | undefined): T[] => (v === null || v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
 /** Checks and reads SP metadata (see checkedMetadataRoot for what is refused before parsing). */
 export function parseSpMetadata(xml: string): ParsedSpMetadata {
   const root = checkedMetadataRoot(xml);
@@ -192,6 +203,7 @@ export function parseSpMetadata(xml: string): ParsedSpMetadata {
     .map((r) => ({ name: r.name, ...(r.friendlyName ? { friendlyName: r.friendlyName } : {}) }));
 
   return {
+    profile: spProfile(root),
     entityId: entityId.trim(),
     ...(posts[0] ? { acsUrl: posts[0].location.trim() } : {}),
     signingCertificates,
@@ -209,4 +221,37 @@ export function describePublicKey(cert: X509Certificate): string {
   if (d.modulusLength) return `${type} ${d.modulusLength}`;
   if (d.namedCurve) return `${type} ${d.namedCurve}`;
   return type;
+}
+
+const children = (parent: Element, localName: string): Element[] => {
+  const out: Element[] = [];
+  for (let n = parent.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === 1 && (n as Element).localName === localName && (n as Element).namespaceURI === MD_NS) out.push(n as Element);
+  }
+  return out;
+};
+
+function spProfile(root: Element): SpProfile {
+  const sso = children(root, 'SPSSODescriptor')[0]!;
+  const attr = (e: Element, name: string) => (e.getAttribute(name) ?? '').trim();
+  const encryptionMethods: string[] = [];
+  for (const kd of children(sso, 'KeyDescriptor')) {
+    // A KeyDescriptor without "use" serves both signing and encryption (metadata 2.4.1.1).
+    if (attr(kd, 'use') === 'signing') continue;
+    for (const em of children(kd, 'EncryptionMethod')) if (attr(em, 'Algorithm')) encryptionMethods.push(attr(em, 'Algorithm'));
+  }
+  return {
+    acs: children(sso, 'AssertionConsumerService')
+      .filter((e) => attr(e, 'Location') !== '')
+      .map((e) => {
+        const index = Number.parseInt(attr(e, 'index'), 10);
+        return { binding: attr(e, 'Binding'), location: attr(e, 'Location'), index: Number.isInteger(index) ? index : null, isDefault: attr(e, 'isDefault') === 'true' };
+      }),
+    singleLogout: children(sso, 'SingleLogoutService')
+      .filter((e) => attr(e, 'Location') !== '')
+      .map((e) => ({ binding: attr(e, 'Binding'), location: attr(e, 'Location'), ...(attr(e, 'ResponseLocation') ? { responseLocation: attr(e, 'ResponseLocation') } : {}) })),
+    nameIdFormats: children(sso, 'NameIDFormat').map((e) => (e.textContent ?? '').trim()).filter((f) => f !== ''),
+    authnRequestsSigned: attr(sso, 'AuthnRequestsSigned') === 'true' || attr(sso, 'AuthnRequestsSigned') === '1',
+    encryptionMethods,
+  };
 }

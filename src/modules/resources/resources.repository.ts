@@ -4,6 +4,8 @@ import type { Database, ResourcesTable } from '../../db/database.js';
 import type { ResourceView } from './resources.schemas.js';
 import { describePublicKey } from '../../saml/sp-metadata.js';
 import type { ResolvedSp } from './resources.service.js';
+import { effectiveOptions } from '../../doors/saml-idp/options.js';
+import { forgetSp } from '../../doors/saml-idp/saml-idp.repository.js';
 
 type ResourceRow = Selectable<ResourcesTable>;
 
@@ -11,6 +13,7 @@ const COLUMNS = [
   'id', 'publisher_id', 'name', 'type_presentation', 'description', 'thumbnail_url', 'access_url', 'sp_entity_id', 'sp_acs_url',
   'sp_signing_cert', 'sp_encryption_cert', 'sp_metadata_xml', 'sp_requested_attributes', 'created_at', 'updated_at',
   'resource_url', 'sso_mode',
+  'sp_options', 'ido_scope',
 ] as const;
 
 export interface ResourceFieldsInput {
@@ -62,6 +65,8 @@ export function toResourceView(r: Pick<ResourceRow, (typeof COLUMNS)[number]>): 
       },
       requestedAttributes: r.sp_requested_attributes,
     },
+    samlOptions: effectiveOptions(r.sp_options, r.sp_encryption_cert !== null),
+    idoScope: r.ido_scope,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
@@ -81,6 +86,7 @@ const rowValues = (fields: ResourceFieldsInput, sp: ResolvedSp) => ({
   sp_encryption_cert: sp.encryptionCert,
   sp_metadata_xml: sp.metadataXml,
   sp_requested_attributes: sp.requestedCodes,
+  sp_profile: sp.profile ? JSON.stringify(sp.profile) : null,
 });
 
 export async function insertResource(
@@ -96,6 +102,7 @@ export async function insertResource(
     .values({ id, publisher_id: publisherId, ...rowValues(fields, sp), created_at: now, updated_at: now })
     .returning(COLUMNS)
     .executeTakeFirstOrThrow();
+  forgetSp();
   return toResourceView(row);
 }
 
@@ -112,6 +119,7 @@ export async function updateResource(
     .where('id', '=', id)
     .returning(COLUMNS)
     .executeTakeFirst();
+  forgetSp();
   return row && toResourceView(row);
 }
 
@@ -120,10 +128,31 @@ export async function findResource(db: Kysely<Database>, id: string): Promise<Re
   return row && toResourceView(row);
 }
 
-/** The resource that already uses an SP entityID, if any. */
-export async function resourceIdForEntityId(db: Kysely<Database>, entityId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('resources').select('id').where('sp_entity_id', '=', entityId).executeTakeFirst();
+/** Another publisher's resource that already uses an SP entityID, if any. */
+export async function otherPublisherWithEntityId(db: Kysely<Database>, entityId: string, publisherId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('resources')
+    .select('id')
+    .where('sp_entity_id', '=', entityId)
+    .where('publisher_id', '<>', publisherId)
+    .executeTakeFirst();
   return row?.id;
+}
+
+export async function setSamlOptions(db: Kysely<Database>, id: string, options: object, now: Date): Promise<ResourceView | undefined> {
+  const row = await db
+    .updateTable('resources')
+    .set({ sp_options: JSON.stringify(options), updated_at: now })
+    .where('id', '=', id)
+    .returning(COLUMNS)
+    .executeTakeFirst();
+  forgetSp();
+  return row && toResourceView(row);
+}
+
+export async function setIdoScope(db: Kysely<Database>, id: string, scope: 'project' | 'pairwise', now: Date): Promise<ResourceView | undefined> {
+  const row = await db.updateTable('resources').set({ ido_scope: scope, updated_at: now }).where('id', '=', id).returning(COLUMNS).executeTakeFirst();
+  return row && toResourceView(row);
 }
 
 export async function listResources(

@@ -5,7 +5,9 @@ import { errors } from '../../errors.js';
 import { ListOf, problems } from '../../lib/http-schemas.js';
 import { page } from '../../lib/paging.js';
 import { findPublisher } from '../publishers/publishers.repository.js';
+import { SamlOptionsInput } from '../../doors/saml-idp/options.js';
 import {
+  IdoScopeInput,
   ResourceInput,
   ResourceListQuery,
   ResourceParams,
@@ -13,14 +15,25 @@ import {
   ResourceUpdate,
   ResourceWritten,
 } from './resources.schemas.js';
-import { findResource, insertResource, listResources, resourceIdForEntityId, updateResource } from './resources.repository.js';
+import {
+  findResource,
+  insertResource,
+  listResources,
+  otherPublisherWithEntityId,
+  setIdoScope,
+  setSamlOptions,
+  updateResource,
+} from './resources.repository.js';
 import { checkEntryFields, resolveServiceProvider, visibleResource } from './resources.service.js';
 
 const tags = ['resources'];
 
-async function assertEntityIdFree(db: Kysely<Database>, entityId: string, resourceId: string): Promise<void> {
-  const holder = await resourceIdForEntityId(db, entityId);
-  if (holder !== undefined && holder !== resourceId) {
+/**
+ * One SP may serve several resources (one per ARK) of the publisher that runs it; another
+ * publisher's SP entityID is refused, as the IdP could no longer tell whose SP an AuthnRequest is.
+ */
+async function assertEntityIdFree(db: Kysely<Database>, entityId: string, publisherId: string): Promise<void> {
+  if ((await otherPublisherWithEntityId(db, entityId, publisherId)) !== undefined) {
     throw errors.conflict(`SP entityID "${entityId}" is not available`);
   }
 }
@@ -38,7 +51,8 @@ export const resourcesWriteRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'KeyDescriptors and RequestedAttribute elements are read from it) or as the same fields directly. ' +
           'Refused: a malformed ARK, a non-https ACS (http only for localhost), certificates that do not parse or ' +
           'have expired, metadata that is not well-formed, larger than 256 KiB or carrying a DOCTYPE/ENTITY. ' +
-          '409 "not available" when the id or the entityID is already used (by you or anyone).',
+            '409 "not available" when the id is already used (by you or anyone), or the entityID by another publisher (one SP may serve several ' +
+            'resources of its publisher: an AuthnRequest then names the resource by its RelayState).',
         body: ResourceInput,
         response: { 201: ResourceWritten, ...problems(400, 401, 403, 409) },
       },
@@ -54,7 +68,7 @@ export const resourcesWriteRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       // The same words whoever holds the id: the answer must not tell another publisher's from yours.
       if (await findResource(app.db, id)) throw errors.conflict(`resource id "${id}" is not available`);
-      await assertEntityIdFree(app.db, resolved.entityId, id);
+      await assertEntityIdFree(app.db, resolved.entityId, caller.publisherId);
       const created = await insertResource(app.db, id, caller.publisherId, fields, resolved, app.clock());
       return reply.status(201).send({ ...created, warnings: resolved.warnings });
     },
@@ -74,14 +88,66 @@ export const resourcesWriteRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { resourceId } = request.params;
-      await visibleResource(app.db, request.caller, resourceId);
+      const current = await visibleResource(app.db, request.caller, resourceId);
       const { sp, ...fields } = request.body;
       checkEntryFields(fields);
       const resolved = resolveServiceProvider(sp, app.clock());
-      await assertEntityIdFree(app.db, resolved.entityId, resourceId);
+      await assertEntityIdFree(app.db, resolved.entityId, current.publisherId);
       const updated = await updateResource(app.db, resourceId, fields, resolved, app.clock());
       if (!updated) throw errors.notFound('resource', resourceId);
       return { ...updated, warnings: resolved.warnings };
+    },
+  );
+};
+
+/** Publisher: SAML options of its resources' SP (the ministry and the operator read them on the resource). */
+export const resourcesSamlOptionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.put(
+    '/resources/:resourceId/saml-options',
+    {
+      schema: {
+        tags,
+        summary: 'Set how the broker answers this resource’s SP: signing, encryption, attribute NameFormat, signed requests (publisher)',
+        description: 'Keys left out take their defaults. `encrypt: true` needs an encryption certificate on the SP.',
+        params: ResourceParams,
+        body: SamlOptionsInput,
+        response: { 200: ResourceSchema, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { resourceId } = request.params;
+      const current = await visibleResource(app.db, request.caller, resourceId);
+      if (request.body.encrypt === true && current.sp.encryptionCertificate === undefined) {
+        throw errors.validation('the SP has no encryption certificate', [{ path: 'body/encrypt', message: 'needs an encryption certificate on the SP' }]);
+      }
+      const updated = await setSamlOptions(app.db, resourceId, request.body, app.clock());
+      if (!updated) throw errors.notFound('resource', resourceId);
+      return updated;
+    },
+  );
+};
+
+/** Ministry: whether a resource's IDO is the project-wide one (as GAR) or pairwise per publisher. */
+export const resourcesIdoScopeRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.put(
+    '/resources/:resourceId/ido-scope',
+    {
+      schema: {
+        tags,
+        summary: 'Set the scope of the IDO (persistent NameID and IDO attribute) released for a resource (ministry)',
+        description:
+          '`project` (default, as GAR): the same IDO for a person of an ENT project at every publisher. `pairwise`: ' +
+          'one per publisher, the same across all of its resources and SPs. Changing it changes what the publisher ' +
+          'receives: its accounts keyed on the IDO are orphaned.',
+        params: ResourceParams,
+        body: IdoScopeInput,
+        response: { 200: ResourceSchema, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const updated = await setIdoScope(app.db, request.params.resourceId, request.body.idoScope, app.clock());
+      if (!updated) throw errors.notFound('resource', request.params.resourceId);
+      return updated;
     },
   );
 };

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Limit } from '../../lib/paging.js';
 import { Timestamp } from '../../lib/http-schemas.js';
+import { SamlOptionsView } from '../../doors/saml-idp/options.js';
 
 /** `ark:/NAAN/name`, as GAR identifies resources (e.g. `ark:/49591/Vittascience.p`). */
 export const ARK_PATTERN = '^ark:/[0-9]{5,10}/[A-Za-z0-9][A-Za-z0-9=~*+@_$.:/-]*$';
@@ -109,6 +110,13 @@ export const ServiceProviderSchema = Type.Object({
   }),
 });
 
+export const IdoScope = Type.Union([Type.Literal('project'), Type.Literal('pairwise')], {
+  description:
+    'project: one IDO per person and ENT project, the same for every publisher (as GAR); ' +
+    'pairwise: one IDO per person, ENT project and publisher, shared by all of that publisher’s resources and SPs',
+});
+export const IdoScopeInput = Type.Object({ idoScope: IdoScope }, { additionalProperties: false });
+
 export const ResourceSchema = Type.Object({
   id: Type.String(),
   publisherId: Type.String(),
@@ -120,6 +128,8 @@ export const ResourceSchema = Type.Object({
   resourceUrl: Type.Optional(Type.String()),
   ssoMode: Type.Union([Type.Literal('redirect'), Type.Literal('unsolicited')], { description: 'as stored, or its default' }),
   sp: ServiceProviderSchema,
+  samlOptions: SamlOptionsView,
+  idoScope: IdoScope,
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

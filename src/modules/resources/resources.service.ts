@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { assertScope, type Caller } from '../../plugins/auth.js';
 import { errors, type FieldError } from '../../errors.js';
-import { describePublicKey, parseSpMetadata, SpMetadataError } from '../../saml/sp-metadata.js';
+import { describePublicKey, parseSpMetadata, SpMetadataError, type SpProfile } from '../../saml/sp-metadata.js';
 import { ATTRIBUTES } from '../attributes/attribute-dictionary.js';
 import { findResource } from './resources.repository.js';
 import type { ResourceView, SpInput } from './resources.schemas.js';
@@ -17,6 +17,8 @@ export interface ResolvedSp {
   metadataXml: string | null;
   requestedCodes: string[];
   warnings: string[];
+  /** Declared by metadata; null when the SP was given as fields (one HTTP-POST ACS, nothing else). */
+  profile: SpProfile | null;
 }
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -120,6 +122,7 @@ export function resolveServiceProvider(sp: SpInput, now: Date): ResolvedSp {
   let encryptionCert: string | null;
   let metadataXml: string | null = null;
   let requestedCodes: string[] = [];
+  let profile: SpProfile | null = null;
 
   if ('metadataXml' in sp) {
     let parsed;
@@ -153,6 +156,14 @@ export function resolveServiceProvider(sp: SpInput, now: Date): ResolvedSp {
       else warnings.push(`RequestedAttribute "${r.name}" is not in the attribute dictionary and will never be released`);
     }
     requestedCodes = ATTRIBUTES.map((a) => a.code).filter((c) => codes.has(c));
+    // An ACS or SLO endpoint the broker would refuse as the main ACS is dropped, never used.
+    const usable = <T extends { location: string }>(list: T[], what: string) =>
+      list.filter((e) => {
+        const why = acsProblem(e.location);
+        if (why) warnings.push(`${what} "${e.location}" ${why}: ignored`);
+        return !why;
+      });
+    profile = { ...parsed.profile, acs: usable(parsed.profile.acs, 'AssertionConsumerService'), singleLogout: usable(parsed.profile.singleLogout, 'SingleLogoutService') };
   } else {
     entityId = sp.entityId.trim();
     acsUrl = sp.acsUrl;
@@ -174,7 +185,7 @@ export function resolveServiceProvider(sp: SpInput, now: Date): ResolvedSp {
   if (problems.length > 0) {
     throw errors.validation(problems.map((p) => `${p.path} ${p.message}`).join('; '), problems);
   }
-  return { entityId, acsUrl: acsUrl!, signingCert, encryptionCert, metadataXml, requestedCodes, warnings };
+  return { entityId, acsUrl: acsUrl!, signingCert, encryptionCert, metadataXml, requestedCodes, warnings, profile };
 }
 
 /** The entry door's fields: an https landing page, and `redirect` only with somewhere to redirect to. */

@@ -67,24 +67,29 @@ export const ssoRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 };
 
-/** Public: the broker's IdP metadata, built once at start. */
+/** Public: the broker's IdP metadata (the same document at both paths), rebuilt once a day. */
 export const idpMetadataRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get(
-    '/saml/metadata',
-    {
-      schema: {
-        tags: ['sso'],
-        summary: 'The broker’s SAML IdP metadata (current and next signing certificates)',
-        response: {
-          200: { description: 'SAML 2.0 metadata', content: { 'application/samlmetadata+xml': { schema: Type.String() } } },
-          304: { description: 'Not modified', type: 'null' },
+  for (const url of ['/saml/metadata', '/idp/metadata']) {
+    app.get(
+      url,
+      {
+        schema: {
+          tags: ['sso'],
+          summary: 'The broker’s SAML IdP metadata: SSO and SLO endpoints, NameID formats, current and next signing certificates',
+          description: 'With `?signed=true`, the same document with an enveloped XML signature by the current signing key.',
+          querystring: Type.Object({ signed: Type.Optional(Type.Boolean({ description: 'an enveloped-signed copy' })) }),
+          response: {
+            200: { description: 'SAML 2.0 metadata', content: { 'application/samlmetadata+xml': { schema: Type.String() } } },
+            304: { description: 'Not modified', type: 'null' },
+          },
         },
       },
-    },
-    async (request, reply) => {
-      reply.header('etag', app.idp.metadataEtag).header('cache-control', 'public, max-age=3600');
-      if (request.headers['if-none-match'] === app.idp.metadataEtag) return reply.status(304).send();
-      return reply.type('application/samlmetadata+xml').send(app.idp.metadataXml);
-    },
-  );
+      async (request, reply) => {
+        const doc = request.query.signed ? app.idp.signedMetadata(app.clock()) : app.idp.metadata(app.clock());
+        reply.header('etag', doc.etag).header('cache-control', 'public, max-age=3600');
+        if (request.headers['if-none-match'] === doc.etag) return reply.status(304).send();
+        return reply.type('application/samlmetadata+xml').send(doc.xml);
+      },
+    );
+  }
 };

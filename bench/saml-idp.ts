@@ -1,0 +1,121 @@
+/*
+ * bench/saml-idp.ts — SP-initiated SAML with a live browser session: GET
+ * /idp/profile/SAML2/Redirect/SSO (AuthnRequest inflate and parse, SP lookup, session lookup, the
+ * one access decision, Response with two RSA-2048 signatures, access-log row).
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/garb_bench node --import tsx bench/saml-idp.ts
+ *
+ * The broker runs in this process (so that browser sessions can be opened for it as the tests do)
+ * and autocannon in a child process, so this process's CPU time is the server's alone. Prints
+ * responses/s saturated, p50/p99 at half that rate, server CPU seconds, F (RSA-2048 signatures/s,
+ * one core, KeyObject) and the ratio (responses per server CPU-second) / (F / 2).
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { deflateRawSync } from 'node:zlib';
+import autocannon from 'autocannon';
+import { buildApp } from '../src/app.js';
+import { connectPostgres } from '../src/db/connect.js';
+import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testConfig } from '../test/helper.js';
+import { openSession } from '../test/browser-session.js';
+import { benchDatabaseUrl, buildSsoDataset, signingRate } from './sso-dataset.js';
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const PORT = 3998;
+const WORK = '/tmp/garb-idp-bench.json';
+
+type Req = { path: string; cookie: string };
+
+// --- the load generator, in its own process ---
+if (process.argv[2] === 'load') {
+  const [, , , rateArg, durationArg] = process.argv;
+  const work = JSON.parse((await import('node:fs')).readFileSync(WORK, 'utf8')) as Req[];
+  let i = 0;
+  const rate = Number(rateArg);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${PORT}`,
+    connections: CONNECTIONS,
+    duration: Number(durationArg),
+    ...(rate > 0 ? { overallRate: rate } : {}),
+    requests: [{ setupRequest: (req) => { const r = work[i++ % work.length]!; return { ...req, method: 'GET', path: r.path, headers: { cookie: r.cookie } }; } }],
+  });
+  process.stdout.write(JSON.stringify({ ok: result['2xx'], non2xx: result.non2xx, errors: result.errors, rps: result.requests.average, latency: result.latency }));
+  process.exit(0);
+}
+
+const load = (rate: number, duration: number): Promise<{ ok: number; non2xx: number; errors: number; rps: number; latency: { p50: number; p99: number; max: number } }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'load', String(rate), String(duration)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load generator exited ${code}`))));
+  });
+
+async function main(): Promise<void> {
+  const url = benchDatabaseUrl();
+  console.log('building dataset…');
+  const targets = await buildSsoDataset(url);
+  const database = connectPostgres(url, 16);
+  const idpKeys = createSelfSignedCertificate('bench IdP');
+  const app = await buildApp(
+    testConfig({ databaseUrl: url, samlSigningKey: idpKeys.keyPem, samlSigningCert: idpKeys.certPem, logLevel: 'warn', rateLimitPerMinute: 0, brokerBaseUrl: `http://127.0.0.1:${PORT}` }),
+    { database, ownsDatabase: true },
+  );
+  await app.listen({ port: PORT, host: '127.0.0.1' });
+
+  // One session per person, one AuthnRequest per (person, resource): unsigned, as most SPs send them.
+  const cookies = new Map<string, string>();
+  const work: Req[] = [];
+  for (const [n, t] of targets.slice(0, 5000).entries()) {
+    let cookie = cookies.get(t.personId);
+    if (!cookie) {
+      cookie = (await openSession(app, { entId: 'Z0', personId: t.personId, uaiHint: t.uai })).cookie;
+      cookies.set(t.personId, cookie);
+    }
+    const i = t.resourceId.replace('ark:/12345/r', '');
+    const xml =
+      `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_b${n}" Version="2.0" IssueInstant="${new Date().toISOString()}" AssertionConsumerServiceURL="https://sp${i}.test/acs">` +
+      `<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://sp${i}.test/metadata</saml:Issuer>` +
+      `<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient" AllowCreate="true"/></samlp:AuthnRequest>`;
+    work.push({ path: `/idp/profile/SAML2/Redirect/SSO?SAMLRequest=${encodeURIComponent(deflateRawSync(xml).toString('base64'))}&RelayState=${encodeURIComponent(`https://sp${i}.test/`)}`, cookie });
+  }
+  writeFileSync(WORK, JSON.stringify(work));
+  const probe = await app.inject({ url: work[0]!.path, headers: { cookie: work[0]!.cookie } });
+  if (probe.statusCode !== 200 || !probe.body.includes('SAMLResponse')) throw new Error(`the probe was not answered: ${probe.statusCode} ${probe.body.slice(0, 300)}`);
+
+  await load(0, 3); // warm-up
+  const cpu0 = process.cpuUsage();
+  const saturated = await load(0, DURATION);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const halfRate = Math.round(saturated.rps / 2);
+  const half = await load(halfRate, DURATION);
+  await app.close();
+  const F = signingRate(idpKeys.keyPem);
+  const perCpuSecond = saturated.ok / cpuSeconds;
+  console.log(
+    JSON.stringify(
+      {
+        connections: CONNECTIONS,
+        durationSeconds: DURATION,
+        responses2xx: saturated.ok,
+        non2xx: saturated.non2xx,
+        errors: saturated.errors,
+        requestsPerSecond: Math.round(saturated.rps),
+        latencyMs: saturated.latency && { p50: saturated.latency.p50, p99: saturated.latency.p99 },
+        atHalfRate: { requestsPerSecond: halfRate, responses2xx: half.ok, non2xx: half.non2xx, latencyMs: { p50: half.latency.p50, p99: half.latency.p99, max: half.latency.max } },
+        serverCpuSeconds: Number(cpuSeconds.toFixed(2)),
+        responsesPerServerCpuSecond: Math.round(perCpuSecond),
+        rsaSignaturesPerSecondOneCore_F: Math.round(F),
+        ratio: Number((perCpuSecond / (F / 2)).toFixed(3)),
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+await main();
+process.exit(0);

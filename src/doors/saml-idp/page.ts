@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import { xmlAttr, xmlText } from '../../saml/xml.js';
+
+/*
+ * The door's own pages: a protocol error the person can read (French first) and the single-logout
+ * steps. TODO at merge with the ENT door: take the shared stylesheet of src/pages/ (one import here).
+ */
+
+export function renderErrorPage(reply: FastifyReply, p: { status: number; title: string; detail: string }): FastifyReply {
+  const html =
+    '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>' + xmlText(p.title) + '</title></head><body>' +
+    `<h1>${xmlText(p.title)}</h1>` +
+    `<p>La ressource n’a pas pu être ouverte : sa demande de connexion n’est pas valable. Revenez à votre ENT et ouvrez la ressource depuis le médiacentre ; si le problème persiste, signalez-le à l’éditeur de la ressource.</p>` +
+    `<p lang="en">${xmlText(p.detail)}</p>` +
+    '</body></html>';
+  return reply.status(p.status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+}
+
+const STEP_SCRIPT =
+  "var f=document.getElementById('slo'),n=document.getElementById('next').href,d=false;" +
+  'function go(){if(!d){d=true;location.replace(n);}}' +
+  "f.addEventListener('load',go);setTimeout(go,+f.dataset.timeout);";
+const STEP_HASH = `'sha256-${createHash('sha256').update(STEP_SCRIPT).digest('base64')}'`;
+
+/**
+ * One step of front-channel single logout: the SP's SingleLogoutService is loaded in a frame with
+ * our LogoutRequest, and the page moves on when the frame has loaded or after the timeout, so an
+ * SP that never answers cannot stop the others from being told.
+ */
+export function renderLogoutStep(reply: FastifyReply, p: { frameUrl: string; nextUrl: string; timeoutMs: number }): FastifyReply {
+  const html =
+    '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Déconnexion…</title></head><body>' +
+    '<p>Déconnexion des ressources en cours…</p>' +
+    `<iframe id="slo" title="déconnexion" src="${xmlAttr(p.frameUrl)}" data-timeout="${p.timeoutMs}" width="1" height="1" style="border:0"></iframe>` +
+    `<p><a id="next" href="${xmlAttr(p.nextUrl)}">Continuer</a></p>` +
+    `<script>${STEP_SCRIPT}</script></body></html>`;
+  const origin = new URL(p.frameUrl).origin;
+  return reply
+    .type('text/html; charset=utf-8')
+    .headers({
+      'content-security-policy': `default-src 'none'; script-src ${STEP_HASH}; frame-src ${origin}; base-uri 'none'; frame-ancestors 'none'`,
+      'cache-control': 'no-store',
+    })
+    .send(html);
+}
+
+/** The answer an SP's LogoutResponse gets inside the logout frame: nothing to see. */
+export function renderFrameDone(reply: FastifyReply): FastifyReply {
+  return reply
+    .type('text/html; charset=utf-8')
+    .headers({ 'content-security-policy': "default-src 'none'; frame-ancestors 'self'", 'x-frame-options': 'SAMEORIGIN' })
+    .send('<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>OK</title></head><body></body></html>');
+}
+
+export function renderLoggedOut(reply: FastifyReply): FastifyReply {
+  return reply
+    .type('text/html; charset=utf-8')
+    .send('<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Déconnecté</title></head><body><p>Vous êtes déconnecté des ressources.</p></body></html>');
+}
