@@ -25,6 +25,7 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   resources: [
     'id', 'publisher_id', 'name', 'type_presentation', 'description', 'thumbnail_url', 'access_url', 'sp_entity_id', 'sp_acs_url',
     'sp_signing_cert', 'sp_encryption_cert', 'sp_metadata_xml', 'sp_requested_attributes', 'ido_scope', 'created_at', 'updated_at',
+    'cas_back_channel_logout',
   ],
   data_requests: ['id', 'resource_id', 'status', 'submitted_by', 'submitted_at', 'reviewed_by', 'reviewed_at'],
   data_request_items: ['request_id', 'code', 'purpose', 'approved', 'comment'],
@@ -42,6 +43,10 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   maintenance_state: ['key', 'value'],
   retention_runs: ['id', 'started_at', 'finished_at', 'dry_run', 'removed', 'error'],
   assignments: ['id', 'subscription_pk', 'uai', 'target_type', 'person_id', 'group_id', 'profile', 'created_at', 'created_by'],
+  cas_services: ['resource_id', 'url', 'is_prefix', 'origin'],
+  cas_tickets: ['ticket_hash', 'service', 'resource_id', 'session_id', 'released', 'created_at', 'expires_at'],
+  oidc_clients: ['client_id', 'resource_id', 'redirect_uris', 'auth_method', 'jwks', 'jwks_uri', 'secret_salt', 'created_at', 'updated_at'],
+  oidc_payloads: ['kind', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'consumed_at', 'expires_at'],
 };
 
 t.test('the Database interface lists exactly the tables and columns the migrations create', async (t) => {

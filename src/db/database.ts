@@ -111,8 +111,9 @@ export interface ResourcesTable {
   description: string | null;
   thumbnail_url: string | null;
   access_url: string | null;
-  sp_entity_id: string;
-  sp_acs_url: string;
+  /** Null for a resource reached only by CAS or OpenID Connect (both null or both set). */
+  sp_entity_id: string | null;
+  sp_acs_url: string | null;
   sp_signing_cert: string | null;
   sp_encryption_cert: string | null;
   sp_metadata_xml: string | null;
@@ -120,6 +121,7 @@ export interface ResourcesTable {
   ido_scope: ColumnType<'project' | 'pairwise', 'project' | 'pairwise' | undefined, 'project' | 'pairwise'>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  cas_back_channel_logout: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface DataRequestsTable {
@@ -244,6 +246,47 @@ export interface RetentionRunsTable {
   error: string | null;
 }
 
+// --- CAS and OpenID Connect doors ---
+export interface CasServicesTable {
+  resource_id: string;
+  url: string;
+  is_prefix: boolean;
+  origin: string;
+}
+
+export interface CasTicketsTable {
+  ticket_hash: Buffer;
+  service: string;
+  resource_id: string;
+  session_id: string | null;
+  released: ColumnType<unknown, string, string>;
+  created_at: Date | string;
+  expires_at: Date | string;
+}
+
+export interface OidcClientsTable {
+  client_id: string;
+  resource_id: string;
+  redirect_uris: string[];
+  auth_method: 'client_secret_basic' | 'private_key_jwt' | 'none';
+  jwks: ColumnType<{ keys: unknown[] } | null, string | null, string | null>;
+  jwks_uri: string | null;
+  secret_salt: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+export interface OidcPayloadsTable {
+  kind: string;
+  id: string;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  consumed_at: Date | string | null;
+  expires_at: Date | string | null;
+}
+
 export interface Database {
   access_log: AccessLogTable;
   audit_log: AuditLogTable;
@@ -267,6 +310,10 @@ export interface Database {
   released_attributes: ReleasedAttributesTable;
   subscriptions: SubscriptionsTable;
   assignments: AssignmentsTable;
+  cas_services: CasServicesTable;
+  cas_tickets: CasTicketsTable;
+  oidc_clients: OidcClientsTable;
+  oidc_payloads: OidcPayloadsTable;
 }
 
 export type EntProject = Selectable<EntProjectsTable>;

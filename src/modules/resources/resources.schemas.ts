@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Limit } from '../../lib/paging.js';
 import { Timestamp } from '../../lib/http-schemas.js';
+import { CasInput, CasView } from '../../doors/cas/cas.registration.js';
+import { OidcInput, OidcView, OidcWritten } from '../../doors/oidc/oidc.clients.js';
 
 /** `ark:/NAAN/name`, as GAR identifies resources (e.g. `ark:/49591/Vittascience.p`). */
 export const ARK_PATTERN = '^ark:/[0-9]{5,10}/[A-Za-z0-9][A-Za-z0-9=~*+@_$.:/-]*$';
@@ -50,7 +52,10 @@ const resourceFields = {
   description: Type.Optional(Type.String({ maxLength: 4000 })),
   urlVignette: Type.Optional(HttpUrl('thumbnail URL')),
   urlAccesRessource: Type.Optional(HttpUrl('URL where the resource is opened')),
-  sp: SpInput,
+  sp: Type.Optional(SpInput),
+  // A resource is reached by at least one of sp, cas, oidc (checked by the route).
+  cas: Type.Optional(CasInput),
+  oidc: Type.Optional(OidcInput),
 };
 
 export const ResourceInput = Type.Object({ id: ResourceIdParam, ...resourceFields }, { additionalProperties: false });
@@ -81,7 +86,9 @@ export const ResourceSchema = Type.Object({
   description: Type.Optional(Type.String()),
   urlVignette: Type.Optional(Type.String()),
   urlAccesRessource: Type.Optional(Type.String()),
-  sp: ServiceProviderSchema,
+  sp: Type.Optional(ServiceProviderSchema),
+  cas: Type.Optional(CasView),
+  oidc: Type.Optional(OidcView),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -89,6 +96,7 @@ export type ResourceView = Static<typeof ResourceSchema>;
 
 export const ResourceWritten = Type.Object({
   ...ResourceSchema.properties,
+  oidc: Type.Optional(OidcWritten),
   warnings: Type.Array(Type.String(), {
     description: 'what was accepted but ignored, e.g. RequestedAttribute names outside the dictionary',
   }),
