@@ -24,6 +24,8 @@ import { idpMetadataRoutes } from './modules/sso/sso.routes.js';
 import { Metrics } from './modules/metrics/metrics.js';
 import { metricsRoutes } from './modules/metrics/metrics.routes.js';
 import { AppError } from './errors.js';
+import { casRoutes } from './doors/cas/cas.routes.js';
+import { oidcRoutes } from './doors/oidc/oidc.routes.js';
 
 export type Clock = () => Date;
 
@@ -168,5 +170,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(idpMetadataRoutes);
   await app.register(metricsRoutes);
   await app.register(v1Routes, { prefix: '/v1' });
+  await app.register(casRoutes);
+  await app.register(oidcRoutes);
   return app;
 }

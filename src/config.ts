@@ -46,6 +46,12 @@ export interface Config extends Secrets {
   trustProxyHops: number;
   /** Bearer token that opens GET /metrics; unset: see README (loopback in embedded mode, else closed). */
   metricsToken?: string;
+  /** OpenID provider signing key (RSA, RS256); unset: the SAML signing key signs the ID tokens. */
+  oidcSigningKey?: string;
+  /** Published in /oidc/jwks but not used yet (rollover: announce it before it signs). */
+  oidcNextSigningKey?: string;
+  /** Published in /oidc/jwks but no longer used (rollover: tokens it signed still verify). */
+  oidcPreviousSigningKey?: string;
 }
 
 /** What the environment gives before embedded mode fills in missing secrets. */
@@ -70,6 +76,9 @@ const SECRET_NAMES = [
   'DATABASE_URL',
   'METRICS_TOKEN',
   'RATE_LIMIT_REDIS_URL',
+  'OIDC_SIGNING_KEY',
+  'OIDC_NEXT_SIGNING_KEY',
+  'OIDC_PREVIOUS_SIGNING_KEY',
 ] as const;
 
 /**
@@ -195,6 +204,19 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     problems.push('METRICS_TOKEN must be at least 24 characters without spaces');
   }
 
+  const oidcKeys: Record<string, string | undefined> = {};
+  for (const name of ['OIDC_SIGNING_KEY', 'OIDC_NEXT_SIGNING_KEY', 'OIDC_PREVIOUS_SIGNING_KEY']) {
+    const pem = get(name);
+    oidcKeys[name] = pem;
+    if (pem === undefined) continue;
+    try {
+      const key = createPrivateKey(pem);
+      if (key.asymmetricKeyType !== 'rsa') throw new Error('type');
+    } catch {
+      problems.push(`${name} must be an RSA private key in PEM`);
+    }
+  }
+
   const settings: Settings = {
     port,
     host,
@@ -224,6 +246,9 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 30, 1, 600),
     trustProxyHops: int('TRUST_PROXY_HOPS', 0, 0, 10),
     metricsToken,
+    oidcSigningKey: oidcKeys.OIDC_SIGNING_KEY,
+    oidcNextSigningKey: oidcKeys.OIDC_NEXT_SIGNING_KEY,
+    oidcPreviousSigningKey: oidcKeys.OIDC_PREVIOUS_SIGNING_KEY,
   };
 
   if (databaseUrl !== undefined && options.requireSecrets !== false) {
