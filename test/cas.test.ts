@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
@@ -220,12 +220,16 @@ t.test('logout: the session ends and each CAS service gets a back-channel Logout
   t.equal(page.statusCode, 200, 'an unregistered service: a page, no redirect');
 });
 
-t.test('phpCAS validates a ticket through CAS 3.0', async (t) => {
-  const probe = await run('php', ['-r', 'echo class_exists("DOMDocument") ? "yes" : "no";']).catch(() => ({ stdout: 'no php' }));
-  if (probe.stdout !== 'yes') {
-    t.skip(`phpCAS needs PHP with DOM (php-xml): ${probe.stdout}`);
-    return;
+const PHPCAS = (() => {
+  try {
+    const out = execFileSync('php', ['-r', 'require "CAS.php"; echo class_exists("DOMDocument") ? "yes" : "no";'], { stdio: 'pipe' }).toString();
+    return out === 'yes' ? (false as const) : 'phpCAS needs PHP’s DOM extension: install php-xml';
+  } catch {
+    return 'needs php-cli and php-cas';
   }
+})();
+
+t.test('phpCAS validates a ticket through CAS 3.0', { skip: PHPCAS }, async (t) => {
   const ctx = await buildTestApp(t, { config: { brokerBaseUrl: 'http://127.0.0.1:0' } });
   await casWorld(ctx.app.db, 'http://localhost/app/');
   const sessions = installShim(ctx.app)!;

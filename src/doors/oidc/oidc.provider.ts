@@ -71,11 +71,14 @@ export function createOidcProvider(config: Config, db: Kysely<Database>): Provid
 
   const provider = new Provider(issuer, {
     adapter: (name: string) => new PgAdapter(db, name, config.idoSecret),
-    async findAccount(_ctx, id) {
-      const release = (await releases.find(id)) as unknown as OidcRelease | undefined;
-      if (!release) return undefined;
+    // The account id is the `sub` (the provider puts it in tokens); the released codes hang on the
+    // grant of one authorization, so each code and token answers what its own decision released.
+    async findAccount(_ctx, sub, token) {
+      const grantId = token && 'grantId' in token ? token.grantId : undefined;
+      const release = grantId ? ((await releases.find(grantId)) as unknown as OidcRelease | undefined) : undefined;
+      if (release && release.sub !== sub) return undefined;
       // Nothing but sub and the released codes, whatever scopes or claims the client asked for.
-      return { accountId: id, claims: async () => ({ ...release.claims, sub: release.sub }) };
+      return { accountId: sub, claims: async () => ({ ...(release?.claims ?? {}), sub }) };
     },
     jwks: { keys: signingKeys(config) },
     cookies: { keys: [derive(config.idoSecret, 'gar-broker oidc cookies').toString('base64url')] },

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { refusalOf } from '../contract.js';
@@ -131,7 +130,7 @@ export const oidcRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const token = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
         const at = token ? await provider.AccessToken.find(token) : undefined;
         if (!at) return; // the provider answers invalid_token
-        const release = (await releases.find(at.accountId)) as unknown as OidcRelease | undefined;
+        const release = at.grantId ? ((await releases.find(at.grantId)) as unknown as OidcRelease | undefined) : undefined;
         if (release && release.resourceId !== idRessource) {
           return reply
             .status(400)
@@ -184,7 +183,7 @@ export const oidcRoutes: FastifyPluginAsyncTypebox = async (app) => {
         result = { error: 'invalid_request', error_description: 'idRessource is not a resource this client is registered for' };
       } else {
         try {
-          const accountId = await app.access.open(
+          const { accountId, grantId } = await app.access.open(
             {
               door: 'oidc',
               entId: session.entId,
@@ -195,22 +194,17 @@ export const oidcRoutes: FastifyPluginAsyncTypebox = async (app) => {
               requestId: request.id,
             },
             async (grant) => {
-              const id = randomBytes(24).toString('base64url');
-              const release: OidcRelease = {
-                sub: subjectFor(app.config.idoSecret, clientId, grant.ido),
-                resourceId,
-                clientId,
-                claims: claimsOf(grant.attributes),
-              };
+              const sub = subjectFor(app.config.idoSecret, clientId, grant.ido);
+              // No consent step: the grant is the ministry's approval, given here for the scopes GAR knows.
+              const g = new provider.Grant({ accountId: sub, clientId });
+              g.addOIDCScope(String(details.params.scope ?? '').split(' ').filter((s) => s === 'openid' || s === 'scope.gar').join(' '));
+              const id = await g.save();
+              const release: OidcRelease = { sub, resourceId, clientId, claims: claimsOf(grant.attributes) };
               await sweepOidcPayloads(app.db);
               await releases.upsert(id, release as unknown as Record<string, unknown>, RELEASE_SECONDS);
-              return { artefact: id, responseId: `oidc-${details.uid}` };
+              return { artefact: { accountId: sub, grantId: id }, responseId: `oidc-${id}` };
             },
           );
-          const g = new provider.Grant({ accountId, clientId });
-          const requested = String(details.params.scope ?? '').split(' ').filter((s) => s === 'openid' || s === 'scope.gar');
-          g.addOIDCScope(requested.join(' '));
-          const grantId = await g.save();
           result = { login: { accountId, ts: Math.floor(session.authnInstant.getTime() / 1000) }, consent: { grantId } };
         } catch (err) {
           const reason = refusalOf(err);
