@@ -84,16 +84,15 @@ export const oidcRoutes: FastifyPluginAsyncTypebox = async (app) => {
     'is none) and the access decision for the resource named by `idRessource` (default: the client’s resource); no consent page. ' +
     'A refusal ends at the redirect URI with `error=access_denied&error_description=<reason code>`. An unknown client or ' +
     'redirect URI answers an error page (400); other errors go to the redirect URI.';
-  for (const method of ['GET', 'POST'] as const) {
-    app.route({
-      method,
-      url: `${OIDC_PREFIX}${OIDC_ROUTES.authorization}`,
-      ...provided('OpenID authorization endpoint (GAR: oidcAuthorize)', authorizeDoc, {
-        ...(method === 'GET' ? { querystring: AuthorizeQuery } : { consumes: ['application/x-www-form-urlencoded'] }),
-        response: { 303: redirect('To the interaction, or to the redirect URI with a code or an error'), 400: html('Unknown client or redirect URI') },
-      }),
-    });
-  }
+  // GET only: the provider serves the authorization endpoint by POST only with enableHttpPostMethods,
+  // which GAR's clients do not use.
+  app.get(
+    `${OIDC_PREFIX}${OIDC_ROUTES.authorization}`,
+    provided('OpenID authorization endpoint (GAR: oidcAuthorize)', authorizeDoc, {
+      querystring: AuthorizeQuery,
+      response: { 303: redirect('To the interaction, or to the redirect URI with a code or an error'), 400: html('Unknown client or redirect URI') },
+    }),
+  );
   app.get(
     `${OIDC_PREFIX}${OIDC_ROUTES.authorization}/:uid`,
     provided('Resumes an authorization after the interaction', 'Reached by the provider’s own redirect; not called by clients.', {
