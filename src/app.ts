@@ -29,6 +29,8 @@ import { AppError } from './errors.js';
 import { createAccess, type Access } from './access/access.js';
 import { createSessions, type Sessions } from './session/sessions.js';
 import { entEntryRoutes } from './doors/ent-entry/ent-entry.routes.js';
+import { casRoutes } from './doors/cas/cas.routes.js';
+import { oidcRoutes } from './doors/oidc/oidc.routes.js';
 
 export type Clock = () => Date;
 
@@ -185,5 +187,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(samlIdpRoutes);
   await app.register(metricsRoutes);
   await app.register(v1Routes, { prefix: '/v1' });
+  await app.register(casRoutes);
+  await app.register(oidcRoutes);
   return app;
 }

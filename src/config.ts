@@ -69,6 +69,12 @@ export interface Config extends Secrets {
   fairShareQueuePerCaller: number;
   /** Longest wait in the queue before a 503. */
   fairShareMaxWaitMs: number;
+  /** OpenID provider signing key (RSA, RS256); unset: the SAML signing key signs the ID tokens. */
+  oidcSigningKey?: string;
+  /** Published in /oidc/jwks but not used yet (rollover: announce it before it signs). */
+  oidcNextSigningKey?: string;
+  /** Published in /oidc/jwks but no longer used (rollover: tokens it signed still verify). */
+  oidcPreviousSigningKey?: string;
 }
 
 /** What the environment gives before embedded mode fills in missing secrets. */
@@ -95,6 +101,9 @@ const SECRET_NAMES = [
   'RATE_LIMIT_REDIS_URL',
   'SAML_SP_SIGNING_KEY',
   'SAML_SP_SIGNING_CERT',
+  'OIDC_SIGNING_KEY',
+  'OIDC_NEXT_SIGNING_KEY',
+  'OIDC_PREVIOUS_SIGNING_KEY',
 ] as const;
 
 /**
@@ -240,6 +249,19 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     problems.push('METRICS_TOKEN must be at least 24 characters without spaces');
   }
 
+  const oidcKeys: Record<string, string | undefined> = {};
+  for (const name of ['OIDC_SIGNING_KEY', 'OIDC_NEXT_SIGNING_KEY', 'OIDC_PREVIOUS_SIGNING_KEY']) {
+    const pem = get(name);
+    oidcKeys[name] = pem;
+    if (pem === undefined) continue;
+    try {
+      const key = createPrivateKey(pem);
+      if (key.asymmetricKeyType !== 'rsa') throw new Error('type');
+    } catch {
+      problems.push(`${name} must be an RSA private key in PEM`);
+    }
+  }
+
   const settings: Settings = {
     port,
     host,
@@ -282,6 +304,9 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     fairSharePerCaller: int('FAIR_SHARE_PER_CALLER', 8, 1, 100_000),
     fairShareQueuePerCaller: int('FAIR_SHARE_QUEUE_PER_CALLER', 200, 0, 1_000_000),
     fairShareMaxWaitMs: int('FAIR_SHARE_MAX_WAIT_MS', 2_000, 1, 60_000),
+    oidcSigningKey: oidcKeys.OIDC_SIGNING_KEY,
+    oidcNextSigningKey: oidcKeys.OIDC_NEXT_SIGNING_KEY,
+    oidcPreviousSigningKey: oidcKeys.OIDC_PREVIOUS_SIGNING_KEY,
   };
 
   if (databaseUrl !== undefined && options.requireSecrets !== false) {

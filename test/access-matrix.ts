@@ -17,7 +17,8 @@ export interface Grant {
   in: number;
   out?: number;
 }
-export type Rule = { public: number } | { roles: Partial<Record<Role, Grant>> };
+/** `protocol`: a browser or protocol door (CAS, OpenID) answers errors in its own format, not problem+json. */
+export type Rule = { public: number; protocol?: true } | { roles: Partial<Record<Role, Grant>> };
 
 const national = (status: number, out = status): Grant => ({ in: status, out });
 
@@ -101,4 +102,19 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'POST /v1/feed/gar-ent': { roles: { ent: { in: 200, out: 403 } } },
   'GET /v1/establishments/{uai}/directory': { roles: { operator: national(200), ent: { in: 200, out: 403 } } },
   'GET /v1/establishments/{uai}/people/{personId}': { roles: { operator: national(200), ent: { in: 200, out: 403 } } },
+  'POST /v1/resources/{resourceId}/oidc/secret': { roles: { publisher: { in: 200, out: 404 } } },
+
+  // CAS and OpenID Connect doors: public; the browser session (a cookie), not a token, decides.
+  'GET /login': { public: 302 },
+  'GET /p3/serviceValidate': { public: 200 },
+  'GET /serviceValidate': { public: 200 },
+  'GET /logout': { public: 200 },
+  'GET /oidc/.well-known/openid-configuration': { public: 200 },
+  'GET /oidc/jwks': { public: 200 },
+  'GET /oidc/oidcAuthorize': { public: 303 },
+  'GET /oidc/oidcAuthorize/{uid}': { public: 400, protocol: true },
+  'GET /oidc/interaction/{uid}': { public: 400, protocol: true },
+  'POST /oidc/oidcAccessToken': { public: 401, protocol: true },
+  'GET /oidc/oidcProfile': { public: 401, protocol: true },
+  'POST /oidc/oidcProfile': { public: 401, protocol: true },
 };

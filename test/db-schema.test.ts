@@ -27,6 +27,7 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
     'sp_signing_cert', 'sp_encryption_cert', 'sp_metadata_xml', 'sp_requested_attributes', 'ido_scope', 'created_at', 'updated_at',
     'resource_url', 'sso_mode',
     'sp_profile', 'sp_options',
+    'cas_back_channel_logout',
   ],
   data_requests: ['id', 'resource_id', 'status', 'submitted_by', 'submitted_at', 'reviewed_by', 'reviewed_at'],
   data_request_items: ['request_id', 'code', 'purpose', 'approved', 'comment'],
@@ -57,6 +58,10 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   entry_requests: ['id', 'authn_request_id', 'ent_id', 'uai', 'resource_id', 'return_path', 'created_at', 'expires_at'],
   saml_seen_assertions: ['idp_entity_id', 'assertion_id', 'expires_at'],
   saml_idp_pending: ['id', 'kind', 'state', 'created_at', 'expires_at'],
+  cas_services: ['resource_id', 'url', 'is_prefix', 'origin'],
+  cas_tickets: ['ticket_hash', 'service', 'resource_id', 'session_id', 'released', 'created_at', 'expires_at'],
+  oidc_clients: ['client_id', 'resource_id', 'redirect_uris', 'auth_method', 'jwks', 'jwks_uri', 'secret_salt', 'created_at', 'updated_at'],
+  oidc_payloads: ['kind', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'consumed_at', 'expires_at'],
 };
 
 t.test('the Database interface lists exactly the tables and columns the migrations create', async (t) => {

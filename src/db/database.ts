@@ -111,8 +111,9 @@ export interface ResourcesTable {
   description: string | null;
   thumbnail_url: string | null;
   access_url: string | null;
-  sp_entity_id: string;
-  sp_acs_url: string;
+  /** Null for a resource reached only by CAS or OpenID Connect (both null or both set). */
+  sp_entity_id: string | null;
+  sp_acs_url: string | null;
   sp_signing_cert: string | null;
   sp_encryption_cert: string | null;
   sp_metadata_xml: string | null;
@@ -128,6 +129,7 @@ export interface ResourcesTable {
   sp_profile: ColumnType<unknown | null, string | null | undefined, string | null>;
   /** The publisher's per-SP options (src/doors/saml-idp/options.ts); {} is every default. */
   sp_options: ColumnType<unknown, string | undefined, string>;
+  cas_back_channel_logout: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 /** Browser state of the SAML IdP door kept across a round trip (an AuthnRequest, a logout chain). */
@@ -289,6 +291,24 @@ export interface EntryRequestsTable {
   expires_at: Date | string;
 }
 
+// --- CAS and OpenID Connect doors ---
+export interface CasServicesTable {
+  resource_id: string;
+  url: string;
+  is_prefix: boolean;
+  origin: string;
+}
+
+export interface CasTicketsTable {
+  ticket_hash: Buffer;
+  service: string;
+  resource_id: string;
+  session_id: string | null;
+  released: ColumnType<unknown, string, string>;
+  created_at: Date | string;
+  expires_at: Date | string;
+}
+
 export interface SamlSeenAssertionsTable {
   idp_entity_id: string;
   assertion_id: string;
@@ -303,6 +323,29 @@ export interface RightsRecordsTable {
   kind: 'restriction' | 'objection';
   recorded_at: Date | string;
   recorded_by: string;
+}
+
+export interface OidcClientsTable {
+  client_id: string;
+  resource_id: string;
+  redirect_uris: string[];
+  auth_method: 'client_secret_basic' | 'private_key_jwt' | 'none';
+  jwks: ColumnType<{ keys: unknown[] } | null, string | null, string | null>;
+  jwks_uri: string | null;
+  secret_salt: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+export interface OidcPayloadsTable {
+  kind: string;
+  id: string;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  consumed_at: Date | string | null;
+  expires_at: Date | string | null;
 }
 
 export interface Database {
@@ -329,6 +372,10 @@ export interface Database {
   released_attributes: ReleasedAttributesTable;
   subscriptions: SubscriptionsTable;
   assignments: AssignmentsTable;
+  cas_services: CasServicesTable;
+  cas_tickets: CasTicketsTable;
+  oidc_clients: OidcClientsTable;
+  oidc_payloads: OidcPayloadsTable;
   ent_idps: EntIdpsTable;
   entry_requests: EntryRequestsTable;
   saml_seen_assertions: SamlSeenAssertionsTable;

@@ -46,20 +46,21 @@ async function readResourcesOfSp(db: Kysely<Database>, entityId: string): Promis
     .selectFrom('resources')
     .select(['id', 'publisher_id', 'sp_entity_id', 'access_url', 'sp_acs_url', 'sp_signing_cert', 'sp_encryption_cert', 'sp_profile', 'sp_options'])
     .where('sp_entity_id', '=', entityId)
+    .where('sp_acs_url', 'is not', null)
     .orderBy('id')
     .limit(1000)
     .execute();
   return rows.map((r) => ({
     id: r.id,
     publisherId: r.publisher_id,
-    entityId: r.sp_entity_id,
+    entityId: r.sp_entity_id!,
     accessUrl: r.access_url,
-    acsUrl: r.sp_acs_url,
+    acsUrl: r.sp_acs_url!,
     signingCertificate: r.sp_signing_cert,
     encryptionCertificate: r.sp_encryption_cert,
     // An SP registered by fields (or before this door existed) declared one HTTP-POST ACS and nothing else.
     profile: (r.sp_profile as SpProfile | null) ?? {
-      acs: [{ binding: HTTP_POST, location: r.sp_acs_url, index: 0, isDefault: true }],
+      acs: [{ binding: HTTP_POST, location: r.sp_acs_url!, index: 0, isDefault: true }],
       singleLogout: [],
       nameIdFormats: [],
       authnRequestsSigned: false,

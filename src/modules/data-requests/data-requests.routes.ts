@@ -65,7 +65,7 @@ export const dataRequestsSubmitRoutes: FastifyPluginAsyncTypebox = async (app) =
       const { id, withdrawn } = await submitRequest(app.db, resourceId, request.body, request.caller.sub, app.clock());
       const created = await findRequest(app.db, id);
       if (!created) throw errors.notFound('data request', id);
-      const suggested = resource.sp.requestedAttributes.filter((c) => c !== 'IDO');
+      const suggested = (resource.sp?.requestedAttributes ?? []).filter((c) => c !== 'IDO');
       return reply.status(201).send({ ...created, suggested, withdrawn });
     },
   );

@@ -6,6 +6,8 @@ import { describePublicKey } from '../../saml/sp-metadata.js';
 import type { ResolvedSp } from './resources.service.js';
 import { effectiveOptions } from '../../doors/saml-idp/options.js';
 import { forgetSp } from '../../doors/saml-idp/saml-idp.repository.js';
+import { casViews } from '../../doors/cas/cas.registration.js';
+import { oidcViews } from '../../doors/oidc/oidc.clients.js';
 
 type ResourceRow = Selectable<ResourcesTable>;
 
@@ -52,19 +54,23 @@ export function toResourceView(r: Pick<ResourceRow, (typeof COLUMNS)[number]>): 
     ...(r.access_url !== null ? { urlAccesRessource: r.access_url } : {}),
     ...(r.resource_url !== null ? { resourceUrl: r.resource_url } : {}),
     ssoMode: r.sso_mode ?? (r.resource_url !== null ? 'redirect' : 'unsolicited'),
-    sp: {
-      entityId: r.sp_entity_id,
-      acsUrl: r.sp_acs_url,
-      ...(r.sp_signing_cert !== null ? { signingCertificate: r.sp_signing_cert } : {}),
-      ...(r.sp_encryption_cert !== null ? { encryptionCertificate: r.sp_encryption_cert } : {}),
-      fromMetadata: r.sp_metadata_xml !== null,
-      keyUse: {
-        assertions: r.sp_encryption_cert !== null ? 'encrypted' : 'signed, not encrypted',
-        ...(r.sp_encryption_cert !== null ? { encryption: summary(r.sp_encryption_cert) } : {}),
-        ...(r.sp_signing_cert !== null ? { signing: summary(r.sp_signing_cert) } : {}),
-      },
-      requestedAttributes: r.sp_requested_attributes,
-    },
+    ...(r.sp_entity_id !== null && r.sp_acs_url !== null
+      ? {
+          sp: {
+            entityId: r.sp_entity_id,
+            acsUrl: r.sp_acs_url,
+            ...(r.sp_signing_cert !== null ? { signingCertificate: r.sp_signing_cert } : {}),
+            ...(r.sp_encryption_cert !== null ? { encryptionCertificate: r.sp_encryption_cert } : {}),
+            fromMetadata: r.sp_metadata_xml !== null,
+            keyUse: {
+              assertions: r.sp_encryption_cert !== null ? ('encrypted' as const) : ('signed, not encrypted' as const),
+              ...(r.sp_encryption_cert !== null ? { encryption: summary(r.sp_encryption_cert) } : {}),
+              ...(r.sp_signing_cert !== null ? { signing: summary(r.sp_signing_cert) } : {}),
+            },
+            requestedAttributes: r.sp_requested_attributes,
+          },
+        }
+      : {}),
     samlOptions: effectiveOptions(r.sp_options, r.sp_encryption_cert !== null),
     idoScope: r.ido_scope,
     createdAt: iso(r.created_at),
@@ -72,7 +78,7 @@ export function toResourceView(r: Pick<ResourceRow, (typeof COLUMNS)[number]>): 
   };
 }
 
-const rowValues = (fields: ResourceFieldsInput, sp: ResolvedSp) => ({
+const rowValues = (fields: ResourceFieldsInput, sp: ResolvedSp | undefined) => ({
   name: fields.name,
   type_presentation: fields.typePresentation,
   description: fields.description ?? null,
@@ -80,21 +86,32 @@ const rowValues = (fields: ResourceFieldsInput, sp: ResolvedSp) => ({
   access_url: fields.urlAccesRessource ?? null,
   resource_url: fields.resourceUrl ?? null,
   sso_mode: fields.ssoMode ?? null,
-  sp_entity_id: sp.entityId,
-  sp_acs_url: sp.acsUrl,
-  sp_signing_cert: sp.signingCert,
-  sp_encryption_cert: sp.encryptionCert,
-  sp_metadata_xml: sp.metadataXml,
-  sp_requested_attributes: sp.requestedCodes,
-  sp_profile: sp.profile ? JSON.stringify(sp.profile) : null,
+  sp_entity_id: sp?.entityId ?? null,
+  sp_acs_url: sp?.acsUrl ?? null,
+  sp_signing_cert: sp?.signingCert ?? null,
+  sp_encryption_cert: sp?.encryptionCert ?? null,
+  sp_metadata_xml: sp?.metadataXml ?? null,
+  sp_requested_attributes: sp?.requestedCodes ?? [],
+  sp_profile: sp?.profile ? JSON.stringify(sp.profile) : null,
 });
+
+/** Adds each resource's CAS and OpenID registrations (other tables) to its view. */
+export async function withDoors(db: Kysely<Database>, views: ResourceView[]): Promise<ResourceView[]> {
+  const ids = views.map((v) => v.id);
+  const [cas, oidc] = await Promise.all([casViews(db, ids), oidcViews(db, ids)]);
+  return views.map((v) => ({
+    ...v,
+    ...(cas.has(v.id) ? { cas: cas.get(v.id)! } : {}),
+    ...(oidc.has(v.id) ? { oidc: oidc.get(v.id)! } : {}),
+  }));
+}
 
 export async function insertResource(
   db: Kysely<Database>,
   id: string,
   publisherId: string,
   fields: ResourceFieldsInput,
-  sp: ResolvedSp,
+  sp: ResolvedSp | undefined,
   now: Date,
 ): Promise<ResourceView> {
   const row = await db
@@ -110,7 +127,7 @@ export async function updateResource(
   db: Kysely<Database>,
   id: string,
   fields: ResourceFieldsInput,
-  sp: ResolvedSp,
+  sp: ResolvedSp | undefined,
   now: Date,
 ): Promise<ResourceView | undefined> {
   const row = await db
@@ -125,7 +142,7 @@ export async function updateResource(
 
 export async function findResource(db: Kysely<Database>, id: string): Promise<ResourceView | undefined> {
   const row = await db.selectFrom('resources').select(COLUMNS).where('id', '=', id).executeTakeFirst();
-  return row && toResourceView(row);
+  return row && (await withDoors(db, [toResourceView(row)]))[0];
 }
 
 /** Another publisher's resource that already uses an SP entityID, if any. */
@@ -164,5 +181,5 @@ export async function listResources(
   let q = db.selectFrom('resources').select(COLUMNS).orderBy('id').limit(limit);
   if (filter.publisherId !== undefined) q = q.where('publisher_id', '=', filter.publisherId);
   if (after) q = q.where('id', '>', after);
-  return (await q.execute()).map(toResourceView);
+  return withDoors(db, (await q.execute()).map(toResourceView));
 }

@@ -25,6 +25,8 @@ import {
   updateResource,
 } from './resources.repository.js';
 import { checkEntryFields, resolveServiceProvider, visibleResource } from './resources.service.js';
+import { assertCasServicesFree, resolveCasServices, saveCasServices } from '../../doors/cas/cas.registration.js';
+import { OidcWritten, rotateOidcSecret, saveOidcClient } from '../../doors/oidc/oidc.clients.js';
 
 const tags = ['resources'];
 
@@ -35,6 +37,13 @@ const tags = ['resources'];
 async function assertEntityIdFree(db: Kysely<Database>, entityId: string, publisherId: string): Promise<void> {
   if ((await otherPublisherWithEntityId(db, entityId, publisherId)) !== undefined) {
     throw errors.conflict(`SP entityID "${entityId}" is not available`);
+  }
+}
+
+/** A resource is reached through SAML, CAS or OpenID Connect: at least one must be declared. */
+function assertSomeDoor(body: { sp?: unknown; cas?: unknown; oidc?: unknown }): void {
+  if (!body.sp && !body.cas && !body.oidc) {
+    throw errors.validation('a resource needs at least one of sp, cas, oidc', [{ path: 'body', message: 'needs at least one of sp, cas, oidc' }]);
   }
 }
 
@@ -60,17 +69,25 @@ export const resourcesWriteRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const caller = request.caller;
       if (caller.role !== 'publisher') throw errors.forbidden('only publishers register resources');
-      const { id, sp, ...fields } = request.body;
+      const { id, sp, cas, oidc, ...fields } = request.body;
+      assertSomeDoor(request.body);
       checkEntryFields(fields);
-      const resolved = resolveServiceProvider(sp, app.clock());
+      const resolved = sp && resolveServiceProvider(sp, app.clock());
+      const casServices = cas ? resolveCasServices(cas) : [];
       if (!(await findPublisher(app.db, caller.publisherId))) {
         throw errors.forbidden(`publisher "${caller.publisherId}" is not registered; ask the operator to onboard it`);
       }
       // The same words whoever holds the id: the answer must not tell another publisher's from yours.
       if (await findResource(app.db, id)) throw errors.conflict(`resource id "${id}" is not available`);
-      await assertEntityIdFree(app.db, resolved.entityId, caller.publisherId);
-      const created = await insertResource(app.db, id, caller.publisherId, fields, resolved, app.clock());
-      return reply.status(201).send({ ...created, warnings: resolved.warnings });
+      if (resolved) await assertEntityIdFree(app.db, resolved.entityId, caller.publisherId);
+      await assertCasServicesFree(app.db, id, casServices);
+      const created = await app.db.transaction().execute(async (trx) => {
+        const view = await insertResource(trx, id, caller.publisherId, fields, resolved, app.clock());
+        await saveCasServices(trx, id, casServices, cas?.backChannelLogout ?? true);
+        const client = await saveOidcClient(trx, id, oidc, app.config.idoSecret, app.clock());
+        return { ...view, ...(cas ? { cas: { serviceUrls: cas.serviceUrls, backChannelLogout: cas.backChannelLogout ?? true } } : {}), ...(client ? { oidc: client } : {}) };
+      });
+      return reply.status(201).send({ ...created, warnings: resolved?.warnings ?? [] });
     },
   );
 
@@ -89,13 +106,39 @@ export const resourcesWriteRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { resourceId } = request.params;
       const current = await visibleResource(app.db, request.caller, resourceId);
-      const { sp, ...fields } = request.body;
+      const { sp, cas, oidc, ...fields } = request.body;
+      assertSomeDoor(request.body);
       checkEntryFields(fields);
-      const resolved = resolveServiceProvider(sp, app.clock());
-      await assertEntityIdFree(app.db, resolved.entityId, current.publisherId);
-      const updated = await updateResource(app.db, resourceId, fields, resolved, app.clock());
-      if (!updated) throw errors.notFound('resource', resourceId);
-      return { ...updated, warnings: resolved.warnings };
+      const resolved = sp && resolveServiceProvider(sp, app.clock());
+      const casServices = cas ? resolveCasServices(cas) : [];
+      if (resolved) await assertEntityIdFree(app.db, resolved.entityId, current.publisherId);
+      await assertCasServicesFree(app.db, resourceId, casServices);
+      const updated = await app.db.transaction().execute(async (trx) => {
+        const view = await updateResource(trx, resourceId, fields, resolved, app.clock());
+        if (!view) throw errors.notFound('resource', resourceId);
+        await saveCasServices(trx, resourceId, casServices, cas?.backChannelLogout ?? true);
+        const client = await saveOidcClient(trx, resourceId, oidc, app.config.idoSecret, app.clock());
+        return { ...view, ...(cas ? { cas: { serviceUrls: cas.serviceUrls, backChannelLogout: cas.backChannelLogout ?? true } } : {}), ...(client ? { oidc: client } : {}) };
+      });
+      return { ...updated, warnings: resolved?.warnings ?? [] };
+    },
+  );
+
+  app.post(
+    '/resources/:resourceId/oidc/secret',
+    {
+      schema: {
+        tags,
+        summary: 'Rotate the OpenID client secret of a resource (publisher, own resources)',
+        description: 'The new secret is shown once; the previous one stops working at once. 409 when the client has no secret (private_key_jwt, public).',
+        params: ResourceParams,
+        response: { 200: OidcWritten, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const { resourceId } = request.params;
+      await visibleResource(app.db, request.caller, resourceId);
+      return rotateOidcSecret(app.db, resourceId, app.config.idoSecret, app.clock());
     },
   );
 };
@@ -117,7 +160,7 @@ export const resourcesSamlOptionsRoutes: FastifyPluginAsyncTypebox = async (app)
     async (request) => {
       const { resourceId } = request.params;
       const current = await visibleResource(app.db, request.caller, resourceId);
-      if (request.body.encrypt === true && current.sp.encryptionCertificate === undefined) {
+      if (request.body.encrypt === true && current.sp?.encryptionCertificate === undefined) {
         throw errors.validation('the SP has no encryption certificate', [{ path: 'body/encrypt', message: 'needs an encryption certificate on the SP' }]);
       }
       const updated = await setSamlOptions(app.db, resourceId, request.body, app.clock());

@@ -2,6 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Limit } from '../../lib/paging.js';
 import { Timestamp } from '../../lib/http-schemas.js';
 import { SamlOptionsView } from '../../doors/saml-idp/options.js';
+import { CasInput, CasView } from '../../doors/cas/cas.registration.js';
+import { OidcInput, OidcView, OidcWritten } from '../../doors/oidc/oidc.clients.js';
 
 /** `ark:/NAAN/name`, as GAR identifies resources (e.g. `ark:/49591/Vittascience.p`). */
 export const ARK_PATTERN = '^ark:/[0-9]{5,10}/[A-Za-z0-9][A-Za-z0-9=~*+@_$.:/-]*$';
@@ -61,7 +63,10 @@ const resourceFields = {
         'publisher’s SP-initiated login follows; `unsolicited` (the default otherwise): the broker posts a Response to the ACS',
     }),
   ),
-  sp: SpInput,
+  sp: Type.Optional(SpInput),
+  // A resource is reached by at least one of sp, cas, oidc (checked by the route).
+  cas: Type.Optional(CasInput),
+  oidc: Type.Optional(OidcInput),
 };
 
 export const ResourceInput = Type.Object({ id: ResourceIdParam, ...resourceFields }, { additionalProperties: false });
@@ -127,9 +132,11 @@ export const ResourceSchema = Type.Object({
   urlAccesRessource: Type.Optional(Type.String()),
   resourceUrl: Type.Optional(Type.String()),
   ssoMode: Type.Union([Type.Literal('redirect'), Type.Literal('unsolicited')], { description: 'as stored, or its default' }),
-  sp: ServiceProviderSchema,
   samlOptions: SamlOptionsView,
   idoScope: IdoScope,
+  sp: Type.Optional(ServiceProviderSchema),
+  cas: Type.Optional(CasView),
+  oidc: Type.Optional(OidcView),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -137,6 +144,7 @@ export type ResourceView = Static<typeof ResourceSchema>;
 
 export const ResourceWritten = Type.Object({
   ...ResourceSchema.properties,
+  oidc: Type.Optional(OidcWritten),
   warnings: Type.Array(Type.String(), {
     description: 'what was accepted but ignored, e.g. RequestedAttribute names outside the dictionary',
   }),

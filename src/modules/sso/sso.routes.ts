@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errors } from '../../errors.js';
 import { problems } from '../../lib/http-schemas.js';
 import type { Caller } from '../../plugins/auth.js';
 import { SsoGranted, SsoRequest } from './sso.schemas.js';
@@ -25,7 +26,7 @@ export const ssoRoutes: FastifyPluginAsyncTypebox = async (app) => {
             description: 'Granted',
             content: { 'application/json': { schema: SsoGranted }, 'text/html': { schema: Type.String() } },
           },
-          ...problems(400, 401, 403, 413, 503),
+          ...problems(400, 401, 403, 409, 413, 503),
         },
       },
     },
@@ -36,6 +37,10 @@ export const ssoRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const built = await app.access.open(
         { door: 'api_sso', entId: caller.entId, uai, personId, resourceId, clientIp: request.ip, requestId: request.id },
         (grant) => {
+          // A resource reached only through CAS or OpenID Connect has no SAML SP to answer.
+          if (!grant.resource.spEntityId || !grant.resource.acsUrl) {
+            throw errors.conflict('this resource has no SAML service provider: it is opened through its CAS or OpenID Connect login');
+          }
           const response = app.idp.issue({
             spEntityId: grant.resource.spEntityId,
             acsUrl: grant.resource.acsUrl,

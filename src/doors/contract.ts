@@ -1,0 +1,10 @@
+import { AccessRefused } from '../access/access.js';
+
+export type { AccessRequest, Grant, Issued } from '../access/access.js';
+export type { Door } from '../access/doors.js';
+export type { BrowserSession, Participant } from '../session/sessions.js';
+
+/** The refusal reason of an AccessRefused, or undefined for any other error. */
+export function refusalOf(err: unknown): string | undefined {
+  return err instanceof AccessRefused ? err.reason : undefined;
+}
