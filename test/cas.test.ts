@@ -141,7 +141,7 @@ t.test('no session, gateway, unregistered service, refusals', async (t) => {
   const cases: Array<[string, string, string]> = [
     [e2.cookie, SERVICE, 'not_assigned'],
     [(await sessions.open({ entId: 'Z0', personId: 'E1', uaiHint: UAI_A })).cookie, 'https://autre.p1.test/x', 'no_subscription'],
-    [(await sessions.open({ entId: 'Z1', personId: 'E1', uaiHint: UAI_A })).cookie, SERVICE, 'establishment_out_of_scope'],
+    [(await sessions.open({ entId: 'Z1', personId: 'E1', uaiHint: UAI_A })).cookie, SERVICE, 'unknown_person'],
     [(await sessions.open({ entId: 'Z0', personId: 'NOBODY', uaiHint: UAI_A })).cookie, SERVICE, 'unknown_person'],
   ];
   for (const [cookie, service, reason] of cases) {

@@ -139,7 +139,7 @@ t.test('public client needs PKCE; refusals, wrong redirect URI, idRessource of a
   t.equal(new URL(foreign.url).searchParams.get('error'), 'invalid_request', 'idRessource of another client');
 
   const e2 = await sessions.open({ entId: 'Z0', personId: 'E2', uaiHint: UAI_A });
-  for (const [c, reason] of [[e2.cookie, 'not_assigned'], [(await sessions.open({ entId: 'Z1', personId: 'E1', uaiHint: UAI_A })).cookie, 'establishment_out_of_scope']] as const) {
+  for (const [c, reason] of [[e2.cookie, 'not_assigned'], [(await sessions.open({ entId: 'Z1', personId: 'E1', uaiHint: UAI_A })).cookie, 'unknown_person']] as const) {
     const refused = await browse(authorize({ client_id: reg.confidential.clientId, idRessource: RES_P1, state: 's1' }), c);
     const q = new URL(refused.url).searchParams;
     t.equal(q.get('error'), 'access_denied', reason);
@@ -152,7 +152,7 @@ t.test('public client needs PKCE; refusals, wrong redirect URI, idRessource of a
   t.match(decodeURIComponent(none.url), /return=\/oidc\/interaction\//, 'and back to the interaction');
 
   const refusedRows = await app.db.selectFrom('access_log').select('reason').where('outcome', '=', 'refused').execute();
-  t.same(refusedRows.map((r) => r.reason).sort(), ['establishment_out_of_scope', 'not_assigned']);
+  t.same(refusedRows.map((r) => r.reason).sort(), ['not_assigned', 'unknown_person']);
 });
 
 t.test('expired and foreign codes', async (t) => {

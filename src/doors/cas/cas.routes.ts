@@ -155,7 +155,7 @@ export const casRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const reason = refusalOf(err);
         if (reason === undefined) throw err;
         if (gateway) return reply.redirect(service.href, 302);
-        return renderRefusalPage(reply, { reason, lang: 'fr' });
+        return renderRefusalPage(reply, { reason });
       }
       await app.sessions.addParticipant(session.id, {
         door: 'cas',
