@@ -27,6 +27,8 @@ import {
 } from './subscriptions.repository.js';
 import { checkSubscription, toSubscriptionView, usageOf } from './subscriptions.service.js';
 
+import { primarySchoolErrors } from './primary-schools.js';
+
 const tags = ['subscriptions'];
 
 function publisherOf(request: FastifyRequest): string {
@@ -44,6 +46,8 @@ async function checkInput(db: Kysely<Database>, publisherId: string, input: Subs
   if (!owner) throw errors.notFound('resource', input.resourceId);
   if (owner.publisher_id !== publisherId) throw errors.forbidden(`resource "${input.resourceId}" belongs to another publisher`);
   if (!(await establishmentExists(db, input.uai))) throw errors.notFound('establishment', input.uai);
+  const primary = await primarySchoolErrors(db, input);
+  if (primary.length > 0) throw errors.validation('not for a primary school', primary);
   return (checked as Extract<typeof checked, { values: unknown }>).values;
 }
 
@@ -59,7 +63,8 @@ export const subscriptionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Create a subscription for one establishment',
         description:
           'The resource must be yours and the UAI known. Validity: startsAt and endsAt, or a schoolYear. ' +
-          'Licences: {global} or the four per-audience counts. An id you already used is a 409.',
+          'Licences: {global} or the four per-audience counts. An id you already used is a 409. ' +
+          'At a primary school (degree 1): no DOCUMENTALISTE audience and librarian licences 0 (400).',
         body: SubscriptionInput,
         response: { 201: SubscriptionSchema, ...problems(400, 401, 403, 404, 409) },
       },
