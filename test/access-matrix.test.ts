@@ -18,6 +18,7 @@ import {
   UAI_B,
   UAI_OTHER_ENT as UAI_X,
   insertAssignment,
+  insertAssignmentManager,
   insertEstablishment,
   insertPerson,
   insertResource,
@@ -79,6 +80,9 @@ async function buildWorld(app: FastifyInstance, db: Kysely<Database>): Promise<W
   await insertPerson(db, { personId: 'E2', uai: UAI_A, profiles: ['National_elv'] });
   await insertPerson(db, { entId: 'Z1', personId: 'F1', uai: UAI_X, profiles: ['National_elv'] });
   await insertPerson(db, { entId: 'Z1', personId: 'F2', uai: UAI_X, profiles: ['National_elv'] });
+  // The establishment callers are responsables d'affectation named by Z0's RespAff feed.
+  await insertAssignmentManager(db, { personId: CALLERS.establishment.sub, uais: [UAI_A] });
+  await insertAssignmentManager(db, { personId: 'etab-ab', uais: [UAI_A, UAI_B] });
   await approve(db, RES_P2, ['UAI', 'PRO']);
   for (const [resourceId, client] of [[RES_P1, 'gar-matrix-p1'], [RES_P2, 'gar-matrix-p2']] as const) {
     await db
@@ -279,6 +283,8 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
       payload: { entityId: `https://idp-${o.entId}.test/idp`, ssoUrl: `https://idp-${o.entId}.test/sso`, signingCertificates: [ENT_IDP_CERT] },
     })),
     'GET /v1/ent-projects/{entId}/idp': both((o) => ({ url: `/v1/ent-projects/${o.entId}/idp`, check: (res) => void t.equal(res.json().entId, o.entId) })),
+    // The policy the world already has: the establishment probes that follow still pass it.
+    'PUT /v1/ent-projects/{entId}/assignment-policy': both((o) => ({ url: `/v1/ent-projects/${o.entId}/assignment-policy`, payload: { assignmentPolicy: ['respaff'] } })),
     'POST /v1/publishers': inOnly((role) => ({ url: '/v1/publishers', payload: { id: `NP-${role}`, name: `New ${role}`, contactEmail: 'c@example.test' } })),
     'GET /v1/publishers': inOnly(() => ({ url: '/v1/publishers' })),
     'GET /v1/publishers/{publisherId}': both((o) => ({ url: `/v1/publishers/${o.publisherId}`, check: (res) => void t.equal(res.json().id, o.publisherId) })),

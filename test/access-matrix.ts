@@ -53,6 +53,7 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'PUT /v1/ent-projects/{entId}/establishments/{uai}': { roles: { operator: national(200) } },
   'PUT /v1/ent-projects/{entId}/idp': { roles: { operator: national(200) } },
   'GET /v1/ent-projects/{entId}/idp': { roles: { operator: national(200) } },
+  'PUT /v1/ent-projects/{entId}/assignment-policy': { roles: { operator: national(200) } },
   'POST /v1/publishers': { roles: { operator: { in: 201 } } },
   'GET /v1/publishers': { roles: { operator: { in: 200 }, ministry: { in: 200 } } },
   'GET /v1/publishers/{publisherId}': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },

@@ -4,6 +4,7 @@ import {
   addMember,
   addTeaching,
   baseWorld,
+  insertAssignmentManager,
   insertGroup,
   insertPerson,
   insertSubscription,
@@ -32,6 +33,9 @@ async function setup(t: Parameters<typeof buildTestApp>[0]) {
   for (const [id, profile] of [['E1', 'National_elv'], ['E2', 'National_elv'], ['E3', 'National_elv'], ['E4', 'National_elv'], ['T1', 'National_ens'], ['D1', 'National_doc'], ['H1', 'National_dir']] as const) {
     people[id] = await insertPerson(db, { personId: id, uai: UAI_A, profiles: [profile] });
   }
+  // The establishment tokens' people are named by Z0's RespAff feed (the default assignment policy).
+  await insertAssignmentManager(db, { personId: HEAD_A.sub, uais: [UAI_A] });
+  await insertAssignmentManager(db, { personId: HEAD_B.sub, uais: [UAI_B] });
   const div = await insertGroup(db, { uai: UAI_A, code: '3A', kind: 'DIVISION' });
   const lat = await insertGroup(db, { uai: UAI_A, code: 'LAT', kind: 'GROUPE' });
   for (const p of ['E1', 'E2', 'E3']) await addMember(db, div, people[p]!);

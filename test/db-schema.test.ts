@@ -8,8 +8,8 @@ import type { Database } from '../src/db/database.js';
  * catalog, so this list (checked against the interface by the compiler) is compared to it.
  */
 const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
-  ent_projects: ['id', 'name', 'kind', 'created_at'],
-  establishments: ['uai', 'ent_id', 'name', 'created_at', 'updated_at'],
+  ent_projects: ['id', 'name', 'kind', 'created_at', 'assignment_policy'],
+  establishments: ['uai', 'ent_id', 'name', 'created_at', 'updated_at', 'degree'],
   publishers: ['id', 'name', 'contact_email', 'created_at'],
   people: [
     'id', 'ent_id', 'person_id', 'last_name', 'first_name', 'other_first_names', 'birth_name', 'civility', 'birth_date',
@@ -50,7 +50,7 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   rights_records: ['ent_id', 'person_hash', 'kind', 'recorded_at', 'recorded_by'],
   maintenance_state: ['key', 'value'],
   retention_runs: ['id', 'started_at', 'finished_at', 'dry_run', 'removed', 'error'],
-  assignments: ['id', 'subscription_pk', 'uai', 'target_type', 'person_id', 'group_id', 'profile', 'created_at', 'created_by'],
+  assignments: ['id', 'subscription_pk', 'uai', 'target_type', 'person_id', 'group_id', 'profile', 'created_at', 'created_by', 'created_as'],
   ent_idps: [
     'ent_id', 'entity_id', 'sso_url', 'sso_binding', 'signing_certificates', 'metadata_xml', 'attr_ent_id', 'attr_person_id',
     'allow_sha1', 'created_at', 'updated_at',

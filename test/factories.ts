@@ -123,6 +123,14 @@ export async function insertAssignment(
   return row.id;
 }
 
+/** A responsable d'affectation named by the RespAff feed of `entId` (default Z0) for `uais`. */
+export async function insertAssignmentManager(db: Kysely<Database>, m: { entId?: string; personId: string; uais: string[] }): Promise<void> {
+  await db
+    .insertInto('assignment_managers')
+    .values({ ent_id: m.entId ?? 'Z0', person_id: m.personId, last_name: 'Nom', first_name: 'Prénom', email: `${m.personId}@ac-test.fr`, uais: m.uais })
+    .execute();
+}
+
 /** Two valid UAIs of project Z0 and one of project Z1, publishers P1 and P2 with one resource each. */
 export const UAI_A = '0650001Y';
 export const UAI_B = '0650002Z';

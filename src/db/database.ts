@@ -12,6 +12,8 @@ export interface EntProjectsTable {
   name: string;
   kind: 'ent' | 'edugar';
   created_at: CreatedAt;
+  /** Who may assign at its schools: `respaff`, `heads`, `primary-teachers` (see assignment-policy.ts). */
+  assignment_policy: ColumnType<string[], string[] | undefined, string[]>;
 }
 
 export interface EstablishmentsTable {
@@ -20,6 +22,8 @@ export interface EstablishmentsTable {
   name: string;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  /** 1: primary school (GAR-ENT-1D); 2: secondary. */
+  degree: ColumnType<1 | 2, 1 | 2 | undefined, 1 | 2>;
 }
 
 export interface PublishersTable {
@@ -199,6 +203,8 @@ export interface AssignmentsTable {
   profile: string | null;
   created_at: CreatedAt;
   created_by: string;
+  /** The rule of the ENT project's assignment policy that let created_by assign, or `operator`. */
+  created_as: string | null;
 }
 
 // --- access log (partitioned by month on `at`) ---

@@ -34,7 +34,7 @@ export async function assignmentExists(db: Kysely<Database>, subscriptionPk: num
 
 export async function insertAssignment(
   db: Kysely<Database>,
-  values: { subscriptionPk: number; uai: string; target: TargetRef; createdBy: string; now: Date },
+  values: { subscriptionPk: number; uai: string; target: TargetRef; createdBy: string; createdAs: string; now: Date },
 ): Promise<number> {
   const row = await db
     .insertInto('assignments')
@@ -46,6 +46,7 @@ export async function insertAssignment(
       group_id: values.target.groupId,
       profile: values.target.profile,
       created_by: values.createdBy,
+      created_as: values.createdAs,
       created_at: values.now,
     })
     .returning('id')
@@ -66,6 +67,7 @@ export interface AssignmentRow {
   profile: string | null;
   created_at: Date;
   created_by: string;
+  created_as: string | null;
 }
 
 const assignmentColumns = (db: Kysely<Database>) =>
@@ -87,6 +89,7 @@ const assignmentColumns = (db: Kysely<Database>) =>
       'a.profile',
       'a.created_at',
       'a.created_by',
+      'a.created_as',
     ]);
 
 export async function findAssignment(db: Kysely<Database>, uai: string, id: number): Promise<AssignmentRow | undefined> {

@@ -10,8 +10,17 @@ import { toSubscriptionView, usageOf } from '../subscriptions/subscriptions.serv
 import { AssignmentInput, AssignmentListQuery, AssignmentParams, AssignmentSchema, PageAfterPk, UaiParams } from './assignments.schemas.js';
 import { deleteAssignment, listAssignments } from './assignments.repository.js';
 import { createAssignment, toAssignmentView } from './assignments.service.js';
+import { mayAssignAt } from '../directory/assignment-policy.js';
 
 const tags = ['assignments'];
+
+const ESTABLISHMENT_POLICY =
+  'An establishment token is accepted only for a person (its `sub`, their ENT id) whom the assignment policy of the ' +
+  'ENT project holding the UAI allows to assign there now (by default the responsables d’affectation its RespAff ' +
+  'feed names); otherwise 403 with `reason` `not_allowed_to_assign`.';
+
+/** The rule of the assignment policy that admitted the request's caller, for the assignment's record. */
+const assignedAs = new WeakMap<object, string>();
 
 /**
  * Establishment (its responsables d'affectation, on the UAIs of their token) and operator: the
@@ -24,6 +33,12 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!isValidUai(uai)) throw errors.validation('invalid UAI', [{ path: 'params/uai', message: 'the check letter does not match the 7 digits' }]);
     assertScope(request.caller, { uai });
     if (!(await establishmentExists(app.db, uai))) throw errors.notFound('establishment', uai);
+    // The token's uai claim is not enough: the person it names must be allowed to assign here now.
+    if (request.caller.role === 'establishment') {
+      const verdict = await mayAssignAt(app.db, request.caller.sub, uai);
+      if (!verdict.allowed) throw errors.forbidden(verdict.detail, { reason: verdict.reason });
+      assignedAs.set(request, verdict.rule);
+    }
   });
 
   app.get(
@@ -32,6 +47,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'The subscriptions of an establishment, with licences used and left',
+        description: ESTABLISHMENT_POLICY,
         params: UaiParams,
         querystring: PageAfterPk,
         response: { 200: ListOf(SubscriptionSchema), ...problems(400, 401, 403, 404) },
@@ -58,7 +74,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Only within the subscription\'s audiences: a person or profile outside them is a 400; a division or group covers only ' +
           'its members in those audiences. Licences are counted per audience as distinct present people covered; an assignment ' +
           'that would pass a count is a 409 whose body says how many are `left` and how many were `needed`. ETABL subscriptions ' +
-          'need no assignment (400); expired ones take none (409).',
+          'need no assignment (400); expired ones take none (409). ' + ESTABLISHMENT_POLICY,
         params: UaiParams,
         body: AssignmentInput,
         response: { 201: AssignmentSchema, ...problems(400, 401, 403, 404, 409) },
@@ -69,6 +85,7 @@ export const assignmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         uai: request.params.uai,
         input: request.body,
         createdBy: request.caller.sub,
+        createdAs: assignedAs.get(request) ?? 'operator',
         now: app.clock(),
       });
       return reply.status(201).send(view);

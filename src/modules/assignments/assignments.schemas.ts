@@ -43,7 +43,10 @@ export const AssignmentSchema = Type.Object({
   resourceId: Type.String(),
   target: Type.Object({ type: TargetType, id: Type.Optional(Type.String()), name: Type.Optional(Type.String()) }),
   createdAt: Timestamp,
-  createdBy: Type.String(),
+  createdBy: Type.String({ description: 'who assigned: the token sub (for an establishment token, the person’s ENT id)' }),
+  createdAs: Type.Optional(
+    Type.String({ description: 'why they could: the rule of the assignment policy (respaff, heads, primary-teachers) or operator' }),
+  ),
 });
 export type AssignmentView = Static<typeof AssignmentSchema>;
 

@@ -24,6 +24,7 @@ export function toAssignmentView(r: AssignmentRow): AssignmentView {
     target: { type: r.target_type, ...(id !== undefined ? { id } : {}), ...(r.group_name ? { name: r.group_name } : {}) },
     createdAt: r.created_at.toISOString(),
     createdBy: r.created_by,
+    ...(r.created_as ? { createdAs: r.created_as } : {}),
   };
 }
 
@@ -96,7 +97,7 @@ async function resolveTarget(db: Kysely<Database>, sub: SubscriptionRow, target:
  */
 export async function createAssignment(
   db: Kysely<Database>,
-  args: { uai: string; input: AssignmentInput; createdBy: string; now: Date },
+  args: { uai: string; input: AssignmentInput; createdBy: string; createdAs: string; now: Date },
 ): Promise<AssignmentView> {
   const { uai, input, now } = args;
   const sub = await subscriptionAt(db, uai, input.subscriptionId, input.publisherId);
@@ -122,7 +123,7 @@ export async function createAssignment(
         needed: short.needed,
       });
     }
-    return insertAssignment(trx, { subscriptionPk: sub.pk, uai, target, createdBy: args.createdBy, now });
+    return insertAssignment(trx, { subscriptionPk: sub.pk, uai, target, createdBy: args.createdBy, createdAs: args.createdAs, now });
   });
   return toAssignmentView((await findAssignment(db, uai, id))!);
 }

@@ -18,7 +18,22 @@ export interface AttributeDefinition {
   alwaysSent: boolean;
   /** `observed` in public GAR integration code, or `ours` (fits the feed, not seen in public code). */
   origin: 'observed' | 'ours';
+  /** The establishment degrees whose feed has a source for it (1: GAR-ENT-1D primary schools, 2: GAR-ENT). */
+  degrees: readonly Degree[];
+  /** The value as publishers parse it, with an example; formats[0] is the current one. */
+  formats: readonly AttributeFormat[];
 }
+
+export type Degree = 1 | 2;
+export interface AttributeFormat {
+  /** Raised when the shape of the value changes: a resource keeps the version it was approved under. */
+  version: number;
+  format: string;
+  example: string;
+}
+const BOTH: readonly Degree[] = [1, 2];
+const SECONDARY: readonly Degree[] = [2];
+const fmt = (format: string, example: string): AttributeFormat[] => [{ version: 1, format, example }];
 
 const STAFF: readonly Profile[] = ['National_ens', 'National_doc', 'National_dir', 'National_evs', 'National_eta', 'National_col'];
 const TEACHERS: readonly Profile[] = ['National_ens', 'National_doc'];
@@ -32,6 +47,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: PROFILES,
     alwaysSent: true,
     origin: 'observed',
+    degrees: BOTH,
+    formats: fmt('128 lower-case hexadecimal characters (keyed hash)', 'a3f1…(128 hex)'),
   },
   {
     code: 'UAI',
@@ -41,6 +58,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: PROFILES,
     alwaysSent: false,
     origin: 'observed',
+    degrees: BOTH,
+    formats: fmt('8 characters: 7 digits and a check letter', '0650001Y'),
   },
   {
     code: 'PRO',
@@ -50,6 +69,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: PROFILES,
     alwaysSent: false,
     origin: 'observed',
+    degrees: BOTH,
+    formats: fmt('National_ + three lower-case letters, one value per profile at the establishment', 'National_elv'),
   },
   {
     code: 'NOM',
@@ -59,6 +80,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: PROFILES,
     alwaysSent: false,
     origin: 'observed',
+    degrees: BOTH,
+    formats: fmt('text', 'Martin'),
   },
   {
     code: 'PRE',
@@ -68,6 +91,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: PROFILES,
     alwaysSent: false,
     origin: 'observed',
+    degrees: BOTH,
+    formats: fmt('text', 'Léa'),
   },
   {
     code: 'CIV',
@@ -77,6 +102,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: PROFILES,
     alwaysSent: false,
     origin: 'ours',
+    degrees: BOTH,
+    formats: fmt('`M.` or `Mme`', 'Mme'),
   },
   {
     code: 'DIV',
@@ -86,6 +113,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: ['National_elv', ...TEACHERS],
     alwaysSent: false,
     origin: 'observed',
+    degrees: BOTH,
+    formats: fmt('the class code alone (GAR sends `<code>##<label>`: not yet matched, see README)', '3A'),
   },
   {
     code: 'GRO',
@@ -95,6 +124,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: ['National_elv', ...TEACHERS],
     alwaysSent: false,
     origin: 'observed',
+    degrees: BOTH,
+    formats: fmt('the group code alone', 'LAT3'),
   },
   {
     code: 'P_MEL',
@@ -104,6 +135,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: STAFF,
     alwaysSent: false,
     origin: 'observed',
+    degrees: SECONDARY,
+    formats: fmt('an e-mail address; the first the feed gives', 'paul.durand@ac-test.fr'),
   },
   {
     code: 'idENT',
@@ -113,6 +146,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: PROFILES,
     alwaysSent: false,
     origin: 'observed',
+    degrees: BOTH,
+    formats: fmt('the ENT project code in clear (GAR sends it in Base64: not yet matched, see README)', 'Z0'),
   },
   {
     code: 'IDC',
@@ -122,6 +157,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: PROFILES,
     alwaysSent: false,
     origin: 'observed',
+    degrees: BOTH,
+    formats: fmt('`<idRessource>_<IDO>`', 'ark:/12345/maths-3e_a3f1…'),
   },
   {
     code: 'LRA',
@@ -131,6 +168,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: PROFILES,
     alwaysSent: false,
     origin: 'observed',
+    degrees: BOTH,
+    formats: fmt('an absolute URL of the resource’s site family', 'https://maths.example/'),
   },
   {
     code: 'E_MS',
@@ -140,6 +179,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: ['National_elv'],
     alwaysSent: false,
     origin: 'ours',
+    degrees: SECONDARY,
+    formats: fmt('subject code (BCN matière), one value per subject', '030201'),
   },
   {
     code: 'P_MS',
@@ -149,6 +190,8 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: TEACHERS,
     alwaysSent: false,
     origin: 'ours',
+    degrees: SECONDARY,
+    formats: fmt('subject code (BCN matière), one value per subject taught', '030201'),
   },
   {
     code: 'MEF',
@@ -158,8 +201,39 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     profiles: ['National_elv', ...TEACHERS],
     alwaysSent: false,
     origin: 'ours',
+    degrees: SECONDARY,
+    formats: fmt('11-character MEF code', '10310019110'),
+  },
+  {
+    code: 'E_MS4',
+    label: 'Levels followed (MEFSTAT4)',
+    description:
+      'MEFSTAT4 codes of the levels a pupil follows at the establishment of the access, from GARPersonMEFSTAT4 of a ' +
+      'primary school. Listed so that it can be requested; not sent yet (see README).',
+    multiValued: true,
+    profiles: ['National_elv'],
+    alwaysSent: false,
+    origin: 'ours',
+    degrees: [1],
+    formats: fmt('4 digits, one value per level', '1113'),
+  },
+  {
+    code: 'P_MS4',
+    label: 'Levels taught (MEFSTAT4)',
+    description: 'MEFSTAT4 codes of the levels a teacher teaches at the establishment of the access; same source as E_MS4, not sent yet.',
+    multiValued: true,
+    profiles: TEACHERS,
+    alwaysSent: false,
+    origin: 'observed',
+    degrees: [1],
+    formats: fmt('4 digits, one value per level', '2213'),
   },
 ] satisfies AttributeDefinition[]);
+
+/** The codes a primary school's feed (GAR-ENT-1D) has no source for: never sent from one. */
+export const NOT_IN_PRIMARY: readonly string[] = ATTRIBUTES.filter((a) => !a.degrees.includes(1)).map((a) => a.code);
+
+export const currentFormat = (def: AttributeDefinition): number => def.formats[0]!.version;
 
 const BY_CODE = new Map(ATTRIBUTES.map((a) => [a.code, a]));
 

@@ -13,6 +13,17 @@ export const AttributeSchema = Type.Object({
   origin: Type.Union([Type.Literal('observed'), Type.Literal('ours')], {
     description: '`observed` in public GAR integrations, or `ours` (fits the directory feed, not seen in public code)',
   }),
+  degrees: Type.Array(Type.Union([Type.Literal(1), Type.Literal(2)]), {
+    description: 'the establishment degrees whose feed has a source for it: 1 primary schools (GAR-ENT-1D), 2 secondary',
+  }),
+  formats: Type.Array(
+    Type.Object({
+      version: Type.Integer({ description: 'a resource keeps the version it was approved under until re-approved or it opts in' }),
+      format: Type.String(),
+      example: Type.String(),
+    }),
+    { description: 'the value as publishers parse it; the first is the current format, older ones follow' },
+  ),
 });
 export type AttributeView = Static<typeof AttributeSchema>;
 

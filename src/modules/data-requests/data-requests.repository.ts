@@ -1,3 +1,4 @@
+import { NOT_IN_PRIMARY } from '../attributes/attribute-dictionary.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { ATTRIBUTES, attributeByCode } from '../attributes/attribute-dictionary.js';
@@ -39,6 +40,7 @@ async function withItems(db: Kysely<Database>, rows: RequestRow[]): Promise<Data
       .filter((i) => i.request_id === r.id)
       .sort(byDictionary)
       .map((i) => ({ code: i.code, label: labelOf(i.code), purpose: i.purpose, approved: i.approved, comment: i.comment })),
+    notFromPrimarySchools: items.filter((i) => i.request_id === r.id && NOT_IN_PRIMARY.includes(i.code)).map((i) => i.code).sort(),
     submittedAt: iso(r.submitted_at),
     submittedBy: r.submitted_by,
     ...(r.reviewed_at ? { reviewedAt: iso(r.reviewed_at) } : {}),

@@ -47,6 +47,11 @@ export const DataRequestSchema = Type.Object({
   publisherId: Type.String(),
   status: DataRequestStatus,
   attributes: Type.Array(DataRequestItemSchema),
+  notFromPrimarySchools: Type.Array(Type.String(), {
+    description:
+      'codes of this request that a primary school (degree 1) cannot provide: its GAR-ENT-1D feed has no source for them, ' +
+      'so users of primary schools never receive them, even approved (see `degrees` in GET /v1/attributes)',
+  }),
   submittedAt: Timestamp,
   submittedBy: Type.String({ description: 'token `sub` of the submitter' }),
   reviewedAt: Type.Optional(Timestamp),

@@ -39,6 +39,17 @@ export async function renameEstablishment(db: Kysely<Database>, uai: string, nam
   return Number(r.numUpdatedRows);
 }
 
+/** 1: primary school (its feed is GAR-ENT-1D), 2: secondary. */
+export async function setDegree(db: Kysely<Database>, uais: readonly string[], degree: 1 | 2): Promise<void> {
+  if (uais.length === 0) return;
+  await db.updateTable('establishments').set({ degree }).where('uai', 'in', [...uais]).where('degree', '<>', degree).execute();
+}
+
+export async function degreeOf(db: Kysely<Database>, uai: string): Promise<1 | 2 | undefined> {
+  const row = await db.selectFrom('establishments').select('degree').where('uai', '=', uai).executeTakeFirst();
+  return row ? (Number(row.degree) as 1 | 2) : undefined;
+}
+
 // --- what is stored, for reference checks of partial feeds ---
 
 export async function activePeopleAt(db: Kysely<Database>, entId: string, pairs: Array<{ uai: string; person_id: string }>): Promise<Set<string>> {

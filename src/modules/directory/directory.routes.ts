@@ -117,7 +117,7 @@ export const garEntFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       bodyLimit: FEED_BODY_LIMIT,
       schema: {
         tags,
-        summary: 'Import one official GAR-ENT XML file (version 1.7)',
+        summary: 'Import one official GAR-ENT XML file (version 1.7) or GAR-ENT-1D file (primary schools, 1.4)',
         description:
           'Any of the five kinds (GAR-ENT-Eleve, -Enseignant, -Etab, -Groupe, -RespAff; namespace ' +
           'http://data.education.fr/ns/gar). A file is one part of an export, so it adds and updates only: nothing is ' +
@@ -125,7 +125,11 @@ export const garEntFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'profiles per establishment; GARPersonMEF and GAREleveEnseignement add codes; GARRespAff fills the ' +
           'responsables d’affectation. Every UAI of the file must be attached to the caller’s project (else 403, ' +
           'nothing changed). References (people of memberships, groups, divisions) must be in the file or already ' +
-          'stored. DOCTYPE and ENTITY declarations are refused (400); at most 20 MiB.',
+          'stored. DOCTYPE and ENTITY declarations are refused (400); at most 20 MiB. ' +
+          'A file in the namespace http://data.education.fr/ns/gar/1d (Version 1.4, or 1.0 as ENT connectors write it) is ' +
+          'a primary schools’ file: GARPersonMEFSTAT4 levels (at most 4 characters) and GAREnsSpecialitesPostes are stored ' +
+          'as a 2D file’s MEFs and disciplines; the schools of its GAREtab records become degree 1; elements GAR-ENT-1D does ' +
+          'not have (a teacher’s GARPersonMail, subjects, MEF lists) are refused.',
         body: { content: { 'application/xml': { schema: Type.String({ description: 'a GAR-ENT file' }) } } } as never,
         response: { 200: XmlFeedResultSchema, ...problems(400, 401, 403, 413, 415) },
       },

@@ -71,11 +71,23 @@ export type TeachingInput = Static<typeof TeachingInput>;
 export const CodeLabelInput = Type.Object({ code: Code, name: Label });
 export type CodeLabelInput = Static<typeof CodeLabelInput>;
 
+/** A primary school's feed has the content of GAR-ENT-1D: see checkPrimary in directory.validation.ts. */
+const Degree = Type.Union([Type.Literal(1), Type.Literal(2)], {
+  description:
+    '1: a primary school (GAR-ENT-1D content: `mefs` are MEFSTAT4 levels of at most 4 characters, `disciplines` are post ' +
+    'specialities; no subjects, e-mails, teachings or subject and MEF lists). 2: secondary. Omitted: the stored degree (2 for a new school).',
+});
+
 const MAX_PEOPLE = 20_000;
 const MAX_LINKS = 200_000;
 
 export const SnapshotBody = Type.Object({
-  establishment: Type.Optional(Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX })) })),
+  establishment: Type.Optional(
+    Type.Object({
+      name: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX })),
+      degree: Type.Optional(Degree),
+    }),
+  ),
   people: Type.Array(PersonInput, { maxItems: MAX_PEOPLE }),
   groups: Type.Optional(Type.Array(GroupInput, { maxItems: 5_000 })),
   memberships: Type.Optional(Type.Array(MembershipInput, { maxItems: MAX_LINKS })),
@@ -88,7 +100,12 @@ export type SnapshotBody = Static<typeof SnapshotBody>;
 const LinkRef = Type.Object({ personId: PersonId, groupCode: Code });
 
 export const ChangesBody = Type.Object({
-  establishment: Type.Optional(Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX })) })),
+  establishment: Type.Optional(
+    Type.Object({
+      name: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX })),
+      degree: Type.Optional(Degree),
+    }),
+  ),
   upserts: Type.Optional(
     Type.Object({
       people: Type.Optional(Type.Array(PersonInput, { maxItems: MAX_PEOPLE })),
@@ -134,6 +151,7 @@ export type FeedResult = Static<typeof FeedResultSchema>;
 export const XmlFeedResultSchema = Type.Object({
   kind: OneOf(['GAR-ENT-Eleve', 'GAR-ENT-Enseignant', 'GAR-ENT-Etab', 'GAR-ENT-Groupe', 'GAR-ENT-RespAff'] as const),
   version: Type.String(),
+  degree: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)], { description: '1 for a GAR-ENT-1D file, 2 for GAR-ENT' })),
   uais: Type.Array(Type.String()),
   records: Type.Integer({ description: 'top-level elements read from the file' }),
   people: Counts(['created', 'updated', 'unchanged']),

@@ -5,9 +5,8 @@ import { isValidUai } from '../../lib/uai.js';
 import * as repo from './directory.repository.js';
 import { canonicalProfile, personRow, sortedSet, type PlacementRow } from './directory.rows.js';
 import type { ChangesBody, FeedResult, PersonInput, SnapshotBody, XmlFeedResult } from './directory.schemas.js';
-import { checkChanges, checkSnapshot, changesReferences } from './directory.validation.js';
-import { mapGarFile } from './gar-ent.mapping.js';
-import { parseGarEnt } from './gar-ent.parser.js';
+import { checkChanges, checkPrimary, checkSnapshot, changesReferences } from './directory.validation.js';
+import { readGarFile } from './gar-ent-1d.mapping.js';
 
 /*
  * The directory feed: validation, then one transaction per feed. A feed is applied whole or not at
@@ -64,7 +63,8 @@ function peopleCounts(total: number, people: repo.Changed, placements: repo.Chan
 export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promise<FeedResult> {
   const { db, entId, uai, now } = ctx;
   const projectUais = await projectUaisIn(db, entId, body, uai);
-  const problems = [...ctx.schemaErrors, ...checkSnapshot(body, { uai, projectUais })];
+  const degree = body.establishment?.degree ?? (await repo.degreeOf(db, uai));
+  const problems = [...ctx.schemaErrors, ...checkSnapshot(body, { uai, projectUais }), ...(degree === 1 ? checkPrimary(body, '') : [])];
   if (problems.length) throw invalid(problems);
 
   const groups = (body.groups ?? []).map((g) => ({ uai, code: g.code, name: g.name, kind: g.kind, divisions: sortedSet(g.divisions ?? []) }));
@@ -77,6 +77,7 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
   return db.transaction().execute(async (trx) => {
     await repo.lockEstablishments(trx, [uai]);
     if (body.establishment?.name) await repo.renameEstablishment(trx, uai, body.establishment.name, now);
+    if (body.establishment?.degree) await repo.setDegree(trx, [uai], body.establishment.degree);
 
     // Compare with what is stored and write only the differences.
     const stored = await repo.readPlacements(trx, uai);
@@ -174,8 +175,10 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
     const refs = changesReferences(body);
     const storedPeople = await repo.activePeopleAt(trx, entId, refs.people.map((person_id) => ({ uai, person_id })));
     const storedGroups = await repo.storedGroupKinds(trx, refs.groups.map((code) => ({ uai, code })));
+    const degree = body.establishment?.degree ?? (await repo.degreeOf(trx, uai));
     const problems = [
       ...ctx.schemaErrors,
+      ...(degree === 1 ? checkPrimary(body, '/upserts') : []),
       ...checkChanges(body, { uai, projectUais }, {
         people: new Set([...storedPeople].map((k) => k.slice(uai.length + 1))),
         groups: new Map([...storedGroups].map(([k, v]) => [k.slice(uai.length + 1), v])),
@@ -186,6 +189,7 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
     const up = body.upserts ?? {};
     const rm = body.removals ?? {};
     if (body.establishment?.name) await repo.renameEstablishment(trx, uai, body.establishment.name, now);
+    if (body.establishment?.degree) await repo.setDegree(trx, [uai], body.establishment.degree);
 
     // Removals first, so that a delta may move a person from one class to another.
     const link = (x: { personId: string; groupCode: string }) => ({ uai, person_id: x.personId, group_code: x.groupCode });
@@ -227,7 +231,7 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
  * it only adds and updates: nothing is marked gone or deleted because a file does not mention it.
  */
 export async function applyGarEntFile(db: Kysely<Database>, entId: string, xml: string, now: Date): Promise<XmlFeedResult> {
-  const feed = mapGarFile(parseGarEnt(xml));
+  const feed = readGarFile(xml);
   // Scope before anything else about the content: a file touching another project's school is refused whole.
   const uais = [...feed.uais].sort();
   const owned = new Set((await repo.findEstablishments(db, uais)).filter((r) => r.ent_id === entId).map((r) => r.uai));
@@ -264,6 +268,7 @@ export async function applyGarEntFile(db: Kysely<Database>, entId: string, xml: 
 
     let renamed = 0;
     for (const e of feed.establishments) renamed += await repo.renameEstablishment(trx, e.uai, e.name, now);
+    if (feed.primarySchools?.length) await repo.setDegree(trx, feed.primarySchools, 1);
     const people = await repo.upsertPeople(trx, entId, feed.people, now);
     const placements = await repo.upsertPlacements(trx, entId, feed.placements, now, 'profiles');
     await repo.addPlacementCodes(trx, entId, feed.placementCodes, now);
@@ -278,6 +283,7 @@ export async function applyGarEntFile(db: Kysely<Database>, entId: string, xml: 
     return {
       kind: feed.kind,
       version: feed.version,
+      degree: feed.primarySchools ? 1 : 2,
       uais,
       records: feed.records,
       people: { created: created.size, updated: updated.size, unchanged: feed.people.length - created.size - updated.size },

@@ -209,3 +209,26 @@ export function changesReferences(body: unknown): { people: string[]; groups: st
   for (const g of up.groups) if (isObj(g)) for (const d of list(g.divisions)) if (isStr(d)) groups.add(d);
   return { people: [...people], groups: [...groups] };
 }
+
+/**
+ * The content a primary school's feed cannot have (GAR-ENT-1D): levels are MEFSTAT4 codes, and
+ * there are no subjects, teacher e-mails, teacher-subject links, or subject and MEF lists. Refused
+ * rather than dropped, so that an ENT sending 2D content for a primary school hears about it.
+ */
+export function checkPrimary(body: unknown, base: '' | '/upserts'): FieldError[] {
+  const errors: FieldError[] = [];
+  const b = isObj(body) ? body : {};
+  const s = section(base === '' ? b : b.upserts);
+  s.people.forEach((p, i) => {
+    if (!isObj(p)) return;
+    if (list(p.subjects).length) errors.push({ path: `${base}/people/${i}/subjects`, message: 'a primary school (degree 1) has no subjects' });
+    if (list(p.emails).length) errors.push({ path: `${base}/people/${i}/emails`, message: 'a primary-school feed carries no e-mail (GAR-ENT-1D)' });
+    list(p.mefs).forEach((m, k) => {
+      if (isStr(m) && m.length > 4) errors.push({ path: `${base}/people/${i}/mefs/${k}`, message: 'at a primary school, a level is a MEFSTAT4 code of at most 4 characters' });
+    });
+  });
+  for (const name of ['teachings', 'subjects', 'mefs'] as const) {
+    if (s[name].length) errors.push({ path: `${base}/${name}`, message: `a primary school (degree 1) has no ${name === 'mefs' ? 'MEF list' : name}` });
+  }
+  return errors;
+}

@@ -46,11 +46,20 @@ export interface ParseLimits {
 
 const DEFAULT_LIMITS: ParseLimits = { maxRecords: 100_000, maxTextLength: 4096 };
 
+/** One family of GAR-ENT schemas: its namespace, the records of each kind, the versions read. */
+export interface GarDialect {
+  ns: string;
+  records: Record<GarKind, readonly string[]>;
+  versions: readonly string[];
+}
+
+export const GAR_2D: GarDialect = { ns: GAR_NS, records: RECORDS, versions: [GAR_VERSION] };
+
 const DECLARATION = /<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)/i;
 
 const refuse = (detail: string) => errors.badRequest(`not an acceptable GAR-ENT file: ${detail}`);
 
-export function parseGarEnt(xml: string, limits: ParseLimits = DEFAULT_LIMITS): GarFile {
+export function parseGarEnt(xml: string, limits: ParseLimits = DEFAULT_LIMITS, dialect: GarDialect = GAR_2D): GarFile {
   // Cheap and decisive: no declaration of any kind is ever needed by a GAR-ENT file.
   if (DECLARATION.test(xml)) throw refuse('DOCTYPE and ENTITY declarations are not accepted');
 
@@ -72,14 +81,14 @@ export function parseGarEnt(xml: string, limits: ParseLimits = DEFAULT_LIMITS): 
   parser.on('doctype', () => fail('DOCTYPE declarations are not accepted'));
   parser.on('opentag', (tag: SaxesTagNS) => {
     depth++;
-    if (tag.uri !== GAR_NS) fail(`element <${tag.name}> is not in the namespace ${GAR_NS}`);
+    if (tag.uri !== dialect.ns) fail(`element <${tag.name}> is not in the namespace ${dialect.ns}`);
     if (depth === 1) {
       if (!(GAR_KINDS as readonly string[]).includes(tag.local)) fail(`root element <${tag.local}> is not one of ${GAR_KINDS.join(', ')}`);
       kind = tag.local as GarKind;
       version = tag.attributes.Version?.value ?? '';
-      if (version !== GAR_VERSION) fail(`Version="${version}": only version ${GAR_VERSION} is read`);
+      if (!dialect.versions.includes(version)) fail(`Version="${version}": only version ${dialect.versions.join(' or ')} is read`);
     } else if (depth === 2) {
-      if (!RECORDS[kind!].includes(tag.local)) fail(`<${tag.local}> does not belong in a ${kind} file`);
+      if (!dialect.records[kind!].includes(tag.local)) fail(`<${tag.local}> does not belong in a ${kind} file`);
       if (records.length >= limits.maxRecords) fail(`more than ${limits.maxRecords} records`);
       const index = perElement.get(tag.local) ?? 0;
       perElement.set(tag.local, index + 1);

@@ -4,13 +4,14 @@ import { ListOf, problems } from '../../lib/http-schemas.js';
 import { PageQuery, page } from '../../lib/paging.js';
 import { isValidUai } from '../../lib/uai.js';
 import {
+  AssignmentPolicyInput,
   EntIdParam,
   EntProjectInput,
   EntProjectSchema,
   EstablishmentInput,
   EstablishmentSchema,
 } from './ent-projects.schemas.js';
-import { findProject, insertProject, listProjects, toEstablishment, upsertEstablishment } from './ent-projects.repository.js';
+import { findProject, insertProject, listProjects, setAssignmentPolicy, toEstablishment, upsertEstablishment } from './ent-projects.repository.js';
 
 const tags = ['onboarding'];
 
@@ -62,12 +63,35 @@ export const entProjectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.put(
+    '/ent-projects/:entId/assignment-policy',
+    {
+      schema: {
+        tags,
+        summary: 'Set who may assign resources at the project’s schools',
+        description:
+          'Establishment tokens are honoured, at each request, only for people this policy allows at the UAI ' +
+          '(`npm run token -- --manager` follows it too). The default is `["respaff"]`.',
+        params: Type.Object({ entId: EntIdParam }),
+        body: AssignmentPolicyInput,
+        response: { 200: EntProjectSchema, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { entId } = request.params;
+      if (!(await setAssignmentPolicy(app.db, entId, request.body.assignmentPolicy))) throw errors.notFound('ENT project', entId);
+      return (await findProject(app.db, entId))!;
+    },
+  );
+
+  app.put(
     '/ent-projects/:entId/establishments/:uai',
     {
       schema: {
         tags,
         summary: 'Attach an establishment (UAI) to an ENT project, or rename it',
-        description: 'A UAI belongs to one project: attaching a UAI held by another project is a 409.',
+        description:
+          'A UAI belongs to one project: attaching a UAI held by another project is a 409. `degree` 1 marks a primary ' +
+          'school (its feed is GAR-ENT-1D; a 1D feed or a snapshot with `degree` also sets it); omitted, it is left as is (2 for a new UAI).',
         params: Type.Object({ entId: EntIdParam, uai: Type.String({ maxLength: 8 }) }),
         body: EstablishmentInput,
         response: { 200: EstablishmentSchema, 201: EstablishmentSchema, ...problems(400, 401, 403, 404, 409) },
@@ -79,7 +103,7 @@ export const entProjectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw errors.validation('invalid UAI', [{ path: 'params/uai', message: 'must be 7 digits and the matching check letter' }]);
       }
       if (!(await findProject(app.db, entId))) throw errors.notFound('ENT project', entId);
-      const result = await upsertEstablishment(app.db, entId, uai, request.body.name, app.clock());
+      const result = await upsertEstablishment(app.db, entId, uai, request.body.name, app.clock(), request.body.degree);
       if (!result) throw errors.conflict(`UAI ${uai} is attached to another ENT project`);
       return reply.status(result.created ? 201 : 200).send(toEstablishment(result.row));
     },

@@ -26,6 +26,8 @@ import {
 } from './subscriptions.repository.js';
 import { checkSubscription, toSubscriptionView, usageOf } from './subscriptions.service.js';
 
+import { primarySchoolErrors } from './primary-schools.js';
+
 const tags = ['subscriptions'];
 
 function publisherOf(request: FastifyRequest): string {
@@ -46,6 +48,8 @@ async function checkInput(db: Kysely<Database>, publisherId: string, input: Subs
   if (fieldErrors.length > 0) throw errors.validation(`${fieldErrors.length} invalid field(s)`, fieldErrors);
   const owner = await findResourceOwner(db, input.resourceId);
   if (!owner || owner.publisher_id !== publisherId) throw errors.notFound('resource', input.resourceId);
+  const primary = await primarySchoolErrors(db, input);
+  if (primary.length > 0) throw errors.validation('not for a primary school', primary);
   return (checked as Extract<typeof checked, { values: unknown }>).values;
 }
 
@@ -68,7 +72,8 @@ export const subscriptionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'The resource must be yours (another publisher\'s is a 404, as an unknown one); any valid UAI may be named. ' +
           'Validity: startsAt and endsAt, or a schoolYear. ' +
-          'Licences: {global} or the four per-audience counts. An id you already used is a 409.',
+          'Licences: {global} or the four per-audience counts. An id you already used is a 409. ' +
+          'At a primary school (degree 1): no DOCUMENTALISTE audience and librarian licences 0 (400).',
         body: SubscriptionInput,
         response: { 201: SubscriptionSchema, ...problems(400, 401, 403, 404, 409) },
       },
