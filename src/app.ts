@@ -13,6 +13,7 @@ import { loggerOptions } from './logger.js';
 import { frameworkErrors, registerErrorHandling } from './plugins/error-handler.js';
 import { authPlugin } from './plugins/auth.js';
 import { registerInputGuard } from './plugins/input-guard.js';
+import { registerJsonBodyParser } from './plugins/json-body.js';
 import { registerRateLimits } from './plugins/rate-limit.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { v1Routes } from './routes.js';
@@ -160,6 +161,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   registerErrorHandling(app);
   registerInputGuard(app);
+  registerJsonBodyParser(app);
   await app.register(fastifySwagger, { openapi: OPENAPI_INFO(config) });
   await app.register(authPlugin, { config });
   await registerRateLimits(app, config);

@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { errors, type FieldError } from '../../errors.js';
 import { problems } from '../../lib/http-schemas.js';
 import { isValidUai } from '../../lib/uai.js';
@@ -39,6 +39,16 @@ async function establishmentFor(db: Parameters<typeof findEstablishments>[0], ca
   return est;
 }
 
+/**
+ * The scope of the path's UAI, decided in onRequest: before the body is read, parsed or validated,
+ * so a caller outside its scope costs one indexed lookup whatever it sends.
+ */
+const scopeBeforeBody = (db: Parameters<typeof findEstablishments>[0]): onRequestAsyncHookHandler =>
+  async function (request) {
+    const { uai } = request.params as { uai: string };
+    await establishmentFor(db, request.caller, uai);
+  };
+
 /** Body errors found by the schema are collected, not thrown, to be answered with the rule errors. */
 function bodySchemaErrors(request: FastifyRequest): FieldError[] {
   const v = request.validationError as (Error & { validation?: unknown[]; validationContext?: string }) | undefined;
@@ -54,6 +64,7 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       bodyLimit: FEED_BODY_LIMIT,
       attachValidation: true,
+      onRequest: scopeBeforeBody(app.db),
       schema: {
         tags,
         summary: 'Replace the directory of one establishment (full snapshot)',
@@ -83,6 +94,7 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       bodyLimit: FEED_BODY_LIMIT,
       attachValidation: true,
+      onRequest: scopeBeforeBody(app.db),
       schema: {
         tags,
         summary: 'Apply a delta to the directory of one establishment: upserts, then removals',

@@ -23,7 +23,12 @@ export interface FeedContext {
   schemaErrors: FieldError[];
 }
 
-const invalid = (list: FieldError[]) => errors.validation(`${list.length} invalid item(s)`, list);
+/** One error per path: the schema's reason first, then the rules' (a bad date fails both). */
+const invalid = (all: FieldError[]) => {
+  const seen = new Set<string>();
+  const list = all.filter((e) => !seen.has(e.path) && seen.add(e.path));
+  return errors.validation(`${list.length} invalid item(s)`, list);
+};
 
 /** The UAIs of the caller's project among those a body names, so profiles may point at them. */
 async function projectUaisIn(db: Kysely<Database>, entId: string, body: unknown, uai: string): Promise<Set<string>> {
@@ -64,7 +69,7 @@ function peopleCounts(total: number, people: repo.Changed, placements: repo.Chan
 export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promise<FeedResult> {
   const { db, entId, uai, now } = ctx;
   const projectUais = await projectUaisIn(db, entId, body, uai);
-  const problems = [...ctx.schemaErrors, ...checkSnapshot(body, { uai, projectUais })];
+  const problems = [...ctx.schemaErrors, ...checkSnapshot(body, { uai, projectUais, today: now })];
   if (problems.length) throw invalid(problems);
 
   const groups = (body.groups ?? []).map((g) => ({ uai, code: g.code, name: g.name, kind: g.kind, divisions: sortedSet(g.divisions ?? []) }));
@@ -176,7 +181,7 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
     const storedGroups = await repo.storedGroupKinds(trx, refs.groups.map((code) => ({ uai, code })));
     const problems = [
       ...ctx.schemaErrors,
-      ...checkChanges(body, { uai, projectUais }, {
+      ...checkChanges(body, { uai, projectUais, today: now }, {
         people: new Set([...storedPeople].map((k) => k.slice(uai.length + 1))),
         groups: new Map([...storedGroups].map(([k, v]) => [k.slice(uai.length + 1), v])),
       }),
@@ -227,7 +232,7 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
  * it only adds and updates: nothing is marked gone or deleted because a file does not mention it.
  */
 export async function applyGarEntFile(db: Kysely<Database>, entId: string, xml: string, now: Date): Promise<XmlFeedResult> {
-  const feed = mapGarFile(parseGarEnt(xml));
+  const feed = mapGarFile(parseGarEnt(xml), now);
   // Scope before anything else about the content: a file touching another project's school is refused whole.
   const uais = [...feed.uais].sort();
   const owned = new Set((await repo.findEstablishments(db, uais)).filter((r) => r.ent_id === entId).map((r) => r.uai));
