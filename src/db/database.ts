@@ -180,6 +180,9 @@ export interface AssignmentsTable {
   profile: string | null;
   created_at: CreatedAt;
   created_by: string;
+  /** Set while the group is absent from the directory: the group's code, kept to reattach it. */
+  group_code: ColumnType<string | null, string | null | undefined, string | null>;
+  detached_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 // --- access log (partitioned by month on `at`) ---

@@ -44,6 +44,9 @@ export const AssignmentSchema = Type.Object({
   target: Type.Object({ type: TargetType, id: Type.Optional(Type.String()), name: Type.Optional(Type.String()) }),
   createdAt: Timestamp,
   createdBy: Type.String(),
+  detachedAt: Type.Optional(
+    Type.String({ format: 'date-time', description: 'set while the group is absent from the directory: the assignment grants nothing, comes back with the group, and is deleted by retention' }),
+  ),
 });
 export type AssignmentView = Static<typeof AssignmentSchema>;
 

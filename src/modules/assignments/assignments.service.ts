@@ -24,6 +24,7 @@ export function toAssignmentView(r: AssignmentRow): AssignmentView {
     target: { type: r.target_type, ...(id !== undefined ? { id } : {}), ...(r.group_name ? { name: r.group_name } : {}) },
     createdAt: r.created_at.toISOString(),
     createdBy: r.created_by,
+    ...(r.detached_at ? { detachedAt: new Date(r.detached_at).toISOString() } : {}),
   };
 }
 

@@ -71,7 +71,9 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Applied in one transaction, whole or not at all. People absent from the snapshot are marked gone at this ' +
           'establishment (and project-wide when they have no other), lose their classes, groups and teachings here at ' +
-          'once; groups, subjects and MEFs absent from it are deleted (an omitted list counts as empty). Sending the same ' +
+          'once. Groups, memberships, teachings, subjects and MEFs are replaced by the lists sent; an omitted list (key ' +
+          'absent) leaves that section as stored, an explicit empty list empties it. A group that disappears keeps its ' +
+          'assignments detached (listed with detachedAt) until retention, and takes them back if it returns. Sending the same ' +
           'snapshot again changes nothing. ' +
           'An invalid snapshot is answered with every invalid item and its path. Profiles are compared case-insensitively ' +
           'and stored as National_elv, National_ens, ...; a profile may name another UAI of the same ENT project, but only ' +
@@ -85,7 +87,7 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const schemaErrs = bodySchemaErrors(request);
       const { uai } = request.params;
       const est = await establishmentFor(app.db, request.caller, uai);
-      return applySnapshot({ db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: schemaErrs }, request.body);
+      return applySnapshot({ db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: schemaErrs, actor: request.caller.sub }, request.body);
     },
   );
 
@@ -111,7 +113,7 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const schemaErrs = bodySchemaErrors(request);
       const { uai } = request.params;
       const est = await establishmentFor(app.db, request.caller, uai);
-      return applyChanges({ db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: schemaErrs }, request.body);
+      return applyChanges({ db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: schemaErrs, actor: request.caller.sub }, request.body);
     },
   );
 };

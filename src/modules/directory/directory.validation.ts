@@ -172,9 +172,11 @@ function checkSection(s: Section, base: string, ctx: RuleContext, stored: Stored
 
 const noRemovals = { people: new Set<string>(), groups: new Set<string>() };
 
-export function checkSnapshot(body: unknown, ctx: RuleContext): FieldError[] {
+/** `storedGroups`: when the snapshot omits `groups`, its links refer to these (code → kind). */
+export function checkSnapshot(body: unknown, ctx: RuleContext, storedGroups?: ReadonlyMap<string, string>): FieldError[] {
   const errors: FieldError[] = [];
-  checkSection(section(body), '', ctx, undefined, noRemovals, errors);
+  const stored = storedGroups ? { people: new Set<string>(), groups: storedGroups } : undefined;
+  checkSection(section(body), '', ctx, stored, noRemovals, errors);
   return errors;
 }
 
