@@ -18,6 +18,8 @@ import {
   type PersonRecord,
 } from './directory.schemas.js';
 import { applyChanges, applyGarEntFile, applySnapshot } from './directory.service.js';
+import { runOffLoop, startFeedPool } from './feed-pool.js';
+import type { GarFeed } from './gar-ent.mapping.js';
 import { schemaErrors } from './directory.validation.js';
 
 const tags = ['directory'];
@@ -59,6 +61,12 @@ function bodySchemaErrors(request: FastifyRequest): FieldError[] {
 
 /** ENT: the JSON feed of one establishment. */
 export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Feed bodies are scanned and parsed on a worker thread, not on the event loop that serves SSO.
+  app.addHook('onReady', startFeedPool);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: FEED_BODY_LIMIT }, async (_req: unknown, body: string | Buffer) =>
+    runOffLoop({ kind: 'json', text: body as string }),
+  );
   app.put(
     '/establishments/:uai/directory',
     {
@@ -148,7 +156,9 @@ export const garEntFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const caller = request.caller;
       if (caller.role !== 'ent') throw errors.forbidden('this route is for ent tokens');
       if (typeof request.body !== 'string') throw errors.unsupportedMediaType('send the file as application/xml');
-      return applyGarEntFile(app.db, caller.entId, request.body, app.clock());
+      const now = app.clock();
+      const feed = await runOffLoop<GarFeed>({ kind: 'gar-ent', text: request.body, today: now.getTime() });
+      return applyGarEntFile(app.db, caller.entId, feed, now);
     },
   );
 };

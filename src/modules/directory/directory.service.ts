@@ -7,8 +7,7 @@ import { canonicalProfile, personRow, sortedSet, type PlacementRow } from './dir
 import type { ChangesBody, FeedResult, PersonInput, SnapshotBody, XmlFeedResult } from './directory.schemas.js';
 import { checkChanges, checkSnapshot, changesReferences } from './directory.validation.js';
 import { detachAssignmentsOf, reattachAssignments } from './detached-assignments.js';
-import { mapGarFile } from './gar-ent.mapping.js';
-import { parseGarEnt } from './gar-ent.parser.js';
+import type { GarFeed } from './gar-ent.mapping.js';
 
 /*
  * The directory feed: validation, then one transaction per feed. A feed is applied whole or not at
@@ -258,8 +257,7 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
  * One official GAR-ENT file. A file is a part of a nightly export (at most 10,000 nodes each), so
  * it only adds and updates: nothing is marked gone or deleted because a file does not mention it.
  */
-export async function applyGarEntFile(db: Kysely<Database>, entId: string, xml: string, now: Date): Promise<XmlFeedResult> {
-  const feed = mapGarFile(parseGarEnt(xml), now);
+export async function applyGarEntFile(db: Kysely<Database>, entId: string, feed: GarFeed, now: Date): Promise<XmlFeedResult> {
   // Scope before anything else about the content: a file touching another project's school is refused whole.
   const uais = [...feed.uais].sort();
   const owned = new Set((await repo.findEstablishments(db, uais)).filter((r) => r.ent_id === entId).map((r) => r.uai));
