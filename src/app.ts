@@ -13,6 +13,7 @@ import { loggerOptions } from './logger.js';
 import { frameworkErrors, registerErrorHandling } from './plugins/error-handler.js';
 import { authPlugin } from './plugins/auth.js';
 import { registerInputGuard } from './plugins/input-guard.js';
+import { registerJsonBodyParser } from './plugins/json-body.js';
 import { registerRateLimits } from './plugins/rate-limit.js';
 import { fairSharePlugin } from './plugins/fair-share.js';
 import { healthRoutes } from './modules/health/health.routes.js';
@@ -176,6 +177,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   registerErrorHandling(app);
   registerInputGuard(app);
+  registerJsonBodyParser(app);
   await app.register(fastifySwagger, { openapi: OPENAPI_INFO(config) });
   await app.register(authPlugin, { config });
   await registerRateLimits(app, config);

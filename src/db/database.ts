@@ -205,6 +205,9 @@ export interface AssignmentsTable {
   created_by: string;
   /** The rule of the ENT project's assignment policy that let created_by assign, or `operator`. */
   created_as: string | null;
+  /** Set while the group is absent from the directory: the group's code, kept to reattach it. */
+  group_code: ColumnType<string | null, string | null | undefined, string | null>;
+  detached_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 // --- access log (partitioned by month on `at`) ---

@@ -13,9 +13,10 @@ export const ProblemSchema = Type.Object(
     reason: Type.Optional(Type.String({ description: 'machine-readable refusal reason (SSO)' })),
     errors: Type.Optional(
       Type.Array(Type.Object({ path: Type.String(), message: Type.String() }), {
-        description: 'every failing field, for validation problems',
+        description: 'the failing fields of a validation problem: the first 100 at most (see errorCount)',
       }),
     ),
+    errorCount: Type.Optional(Type.Integer({ minimum: 0, description: 'how many fields failed in all, when `errors` is present' })),
   },
   { additionalProperties: true, $id: undefined },
 );

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { TargetRef } from '../subscriptions/subscriptions.repository.js';
 
@@ -68,6 +68,7 @@ export interface AssignmentRow {
   created_at: Date;
   created_by: string;
   created_as: string | null;
+  detached_at: Date | null;
 }
 
 const assignmentColumns = (db: Kysely<Database>) =>
@@ -84,12 +85,14 @@ const assignmentColumns = (db: Kysely<Database>) =>
       's.resource_id',
       'a.target_type',
       'p.person_id as person_ref',
-      'g.code as group_code',
+      // A detached assignment's group is gone from the directory: its code is kept on the row.
+      sql<string | null>`coalesce(g.code, a.group_code)`.as('group_code'),
       'g.name as group_name',
       'a.profile',
       'a.created_at',
       'a.created_by',
       'a.created_as',
+      'a.detached_at',
     ]);
 
 export async function findAssignment(db: Kysely<Database>, uai: string, id: number): Promise<AssignmentRow | undefined> {

@@ -47,6 +47,9 @@ export const AssignmentSchema = Type.Object({
   createdAs: Type.Optional(
     Type.String({ description: 'why they could: the rule of the assignment policy (respaff, heads, primary-teachers) or operator' }),
   ),
+  detachedAt: Type.Optional(
+    Type.String({ format: 'date-time', description: 'set while the group is absent from the directory: the assignment grants nothing, comes back with the group, and is deleted by retention' }),
+  ),
 });
 export type AssignmentView = Static<typeof AssignmentSchema>;
 

@@ -25,6 +25,7 @@ export function toAssignmentView(r: AssignmentRow): AssignmentView {
     createdAt: r.created_at.toISOString(),
     createdBy: r.created_by,
     ...(r.created_as ? { createdAs: r.created_as } : {}),
+    ...(r.detached_at ? { detachedAt: new Date(r.detached_at).toISOString() } : {}),
   };
 }
 

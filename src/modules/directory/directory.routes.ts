@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { errors, type FieldError } from '../../errors.js';
 import { problems } from '../../lib/http-schemas.js';
 import { isValidUai } from '../../lib/uai.js';
@@ -18,6 +18,8 @@ import {
   type PersonRecord,
 } from './directory.schemas.js';
 import { applyChanges, applyGarEntFile, applySnapshot } from './directory.service.js';
+import { runOffLoop, startFeedPool } from './feed-pool.js';
+import type { GarFeed } from './gar-ent.mapping.js';
 import { schemaErrors } from './directory.validation.js';
 
 const tags = ['directory'];
@@ -39,6 +41,16 @@ async function establishmentFor(db: Parameters<typeof findEstablishments>[0], ca
   return est;
 }
 
+/**
+ * The scope of the path's UAI, decided in onRequest: before the body is read, parsed or validated,
+ * so a caller outside its scope costs one indexed lookup whatever it sends.
+ */
+const scopeBeforeBody = (db: Parameters<typeof findEstablishments>[0]): onRequestAsyncHookHandler =>
+  async function (request) {
+    const { uai } = request.params as { uai: string };
+    await establishmentFor(db, request.caller, uai);
+  };
+
 /** Body errors found by the schema are collected, not thrown, to be answered with the rule errors. */
 function bodySchemaErrors(request: FastifyRequest): FieldError[] {
   const v = request.validationError as (Error & { validation?: unknown[]; validationContext?: string }) | undefined;
@@ -49,18 +61,27 @@ function bodySchemaErrors(request: FastifyRequest): FieldError[] {
 
 /** ENT: the JSON feed of one establishment. */
 export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Feed bodies are scanned and parsed on a worker thread, not on the event loop that serves SSO.
+  app.addHook('onReady', startFeedPool);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: FEED_BODY_LIMIT }, async (_req: unknown, body: string | Buffer) =>
+    runOffLoop({ kind: 'json', text: body as string }),
+  );
   app.put(
     '/establishments/:uai/directory',
     {
       bodyLimit: FEED_BODY_LIMIT,
       attachValidation: true,
+      onRequest: scopeBeforeBody(app.db),
       schema: {
         tags,
         summary: 'Replace the directory of one establishment (full snapshot)',
         description:
           'Applied in one transaction, whole or not at all. People absent from the snapshot are marked gone at this ' +
           'establishment (and project-wide when they have no other), lose their classes, groups and teachings here at ' +
-          'once; groups, subjects and MEFs absent from it are deleted (an omitted list counts as empty). Sending the same ' +
+          'once. Groups, memberships, teachings, subjects and MEFs are replaced by the lists sent; an omitted list (key ' +
+          'absent) leaves that section as stored, an explicit empty list empties it. A group that disappears keeps its ' +
+          'assignments detached (listed with detachedAt) until retention, and takes them back if it returns. Sending the same ' +
           'snapshot again changes nothing. ' +
           'An invalid snapshot is answered with every invalid item and its path. Profiles are compared case-insensitively ' +
           'and stored as National_elv, National_ens, ...; a profile may name another UAI of the same ENT project, but only ' +
@@ -74,7 +95,7 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const schemaErrs = bodySchemaErrors(request);
       const { uai } = request.params;
       const est = await establishmentFor(app.db, request.caller, uai);
-      return applySnapshot({ db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: schemaErrs }, request.body);
+      return applySnapshot({ db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: schemaErrs, actor: request.caller.sub }, request.body);
     },
   );
 
@@ -83,6 +104,7 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       bodyLimit: FEED_BODY_LIMIT,
       attachValidation: true,
+      onRequest: scopeBeforeBody(app.db),
       schema: {
         tags,
         summary: 'Apply a delta to the directory of one establishment: upserts, then removals',
@@ -99,7 +121,7 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const schemaErrs = bodySchemaErrors(request);
       const { uai } = request.params;
       const est = await establishmentFor(app.db, request.caller, uai);
-      return applyChanges({ db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: schemaErrs }, request.body);
+      return applyChanges({ db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: schemaErrs, actor: request.caller.sub }, request.body);
     },
   );
 };
@@ -138,7 +160,9 @@ export const garEntFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const caller = request.caller;
       if (caller.role !== 'ent') throw errors.forbidden('this route is for ent tokens');
       if (typeof request.body !== 'string') throw errors.unsupportedMediaType('send the file as application/xml');
-      return applyGarEntFile(app.db, caller.entId, request.body, app.clock());
+      const now = app.clock();
+      const feed = await runOffLoop<GarFeed>({ kind: 'gar-ent', text: request.body, today: now.getTime() });
+      return applyGarEntFile(app.db, caller.entId, feed, now);
     },
   );
 };

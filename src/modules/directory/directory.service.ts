@@ -6,7 +6,8 @@ import * as repo from './directory.repository.js';
 import { canonicalProfile, personRow, sortedSet, type PlacementRow } from './directory.rows.js';
 import type { ChangesBody, FeedResult, PersonInput, SnapshotBody, XmlFeedResult } from './directory.schemas.js';
 import { checkChanges, checkPrimary, checkSnapshot, changesReferences } from './directory.validation.js';
-import { readGarFile } from './gar-ent-1d.mapping.js';
+import { detachAssignmentsOf, reattachAssignments } from './detached-assignments.js';
+import type { GarFeed } from './gar-ent.mapping.js';
 
 /*
  * The directory feed: validation, then one transaction per feed. A feed is applied whole or not at
@@ -20,9 +21,16 @@ export interface FeedContext {
   now: Date;
   /** What the route's JSON schema already found wrong; reported together with the rules below. */
   schemaErrors: FieldError[];
+  /** Who sends the feed (the token's sub), for the audit entries of detached assignments. */
+  actor?: string;
 }
 
-const invalid = (list: FieldError[]) => errors.validation(`${list.length} invalid item(s)`, list);
+/** One error per path: the schema's reason first, then the rules' (a bad date fails both). */
+const invalid = (all: FieldError[]) => {
+  const seen = new Set<string>();
+  const list = all.filter((e) => !seen.has(e.path) && seen.add(e.path));
+  return errors.validation(`${list.length} invalid item(s)`, list);
+};
 
 /** The UAIs of the caller's project among those a body names, so profiles may point at them. */
 async function projectUaisIn(db: Kysely<Database>, entId: string, body: unknown, uai: string): Promise<Set<string>> {
@@ -62,9 +70,15 @@ function peopleCounts(total: number, people: repo.Changed, placements: repo.Chan
 
 export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promise<FeedResult> {
   const { db, entId, uai, now } = ctx;
+  const actor = ctx.actor ?? `ent:${entId}`;
   const projectUais = await projectUaisIn(db, entId, body, uai);
-  const degree = body.establishment?.degree ?? (await repo.degreeOf(db, uai));
-  const problems = [...ctx.schemaErrors, ...checkSnapshot(body, { uai, projectUais }), ...(degree === 1 ? checkPrimary(body, '') : [])];
+  // An omitted section is left as stored (an explicit empty list empties it); links may then refer
+  // to the stored groups.
+  const storedGroups =
+    body.groups === undefined && (body.memberships?.length || body.teachings?.length)
+      ? new Map([...(await repo.storedGroupKinds(db, [...new Set([...(body.memberships ?? []), ...(body.teachings ?? [])].map((m) => m.groupCode))].map((code) => ({ uai, code }))))].map(([k, v]) => [k.slice(uai.length + 1), v]))
+      : undefined;
+  const problems = [...ctx.schemaErrors, ...checkSnapshot(body, { uai, projectUais, today: now }, storedGroups)];
   if (problems.length) throw invalid(problems);
 
   const groups = (body.groups ?? []).map((g) => ({ uai, code: g.code, name: g.name, kind: g.kind, divisions: sortedSet(g.divisions ?? []) }));
@@ -107,8 +121,14 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
     const gone = leaving.length ? await repo.markGoneAt(trx, entId, uai, { only: leaving }, now) : [];
     await repo.markPeopleGoneWhereNoActivePlacement(trx, gone, now);
 
-    const deletedGroups = await repo.deleteGroups(trx, uai, { keep: groups.map((g) => g.code) });
+    let deletedGroups = 0;
+    if (body.groups !== undefined) {
+      const keep = { keep: groups.map((g) => g.code) };
+      await detachAssignmentsOf(trx, uai, keep, now, actor);
+      deletedGroups = await repo.deleteGroups(trx, uai, keep);
+    }
     const g = await repo.upsertGroups(trx, groups);
+    if (g.inserted.length) await reattachAssignments(trx, [uai], now, actor);
 
     // Links are compared by row ids. Every person of the snapshot is now placed here: either stored
     // before, or returned by the placement upsert.
@@ -124,28 +144,37 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
     };
     const pkKey = (x: repo.LinkPk) => `${x.group_id}:${x.person_id}`;
 
-    // Gone people are in no membership of the snapshot, so this also takes their classes away.
-    const wanted = links.map((l) => pair(l.person_id, l.group_code));
-    const wantedKeys = new Set(wanted.map(pkKey));
-    const current = await repo.readMembershipPks(trx, uai);
-    const currentKeys = new Set(current.map(pkKey));
-    const removed = await repo.deleteMembershipPks(trx, current.filter((m) => !wantedKeys.has(pkKey(m))));
-    const added = await repo.insertMembershipPks(trx, wanted.filter((m) => !currentKeys.has(pkKey(m))));
+    // The links of people who left go whether or not the snapshot lists links.
+    const goneLinks = await repo.removeLinksOf(trx, uai, gone);
+    let removed = goneLinks.memberships;
+    let added = 0;
+    if (body.memberships !== undefined) {
+      const wanted = links.map((l) => pair(l.person_id, l.group_code));
+      const wantedKeys = new Set(wanted.map(pkKey));
+      const current = await repo.readMembershipPks(trx, uai);
+      const currentKeys = new Set(current.map(pkKey));
+      removed += await repo.deleteMembershipPks(trx, current.filter((m) => !wantedKeys.has(pkKey(m))));
+      added = await repo.insertMembershipPks(trx, wanted.filter((m) => !currentKeys.has(pkKey(m))));
+    }
 
-    const wantedTeachings = teachings.map((x) => ({ ...pair(x.person_id, x.group_code), subjects: x.subjects }));
-    const wantedTeachingKeys = new Set(wantedTeachings.map(pkKey));
-    const currentTeachings = new Map((await repo.readTeachingPks(trx, uai)).map((x) => [pkKey(x), x]));
-    const teachingsRemoved = await repo.deleteTeachingPks(trx, [...currentTeachings.values()].filter((x) => !wantedTeachingKeys.has(pkKey(x))));
-    const teach = await repo.upsertTeachingPks(
-      trx,
-      wantedTeachings.filter((x) => {
-        const c = currentTeachings.get(pkKey(x));
-        return !c || !same(c.subjects, x.subjects);
-      }),
-    );
+    let teachingsRemoved = goneLinks.teachings;
+    let teach = { added: 0, updated: 0 };
+    if (body.teachings !== undefined) {
+      const wantedTeachings = teachings.map((x) => ({ ...pair(x.person_id, x.group_code), subjects: x.subjects }));
+      const wantedTeachingKeys = new Set(wantedTeachings.map(pkKey));
+      const currentTeachings = new Map((await repo.readTeachingPks(trx, uai)).map((x) => [pkKey(x), x]));
+      teachingsRemoved += await repo.deleteTeachingPks(trx, [...currentTeachings.values()].filter((x) => !wantedTeachingKeys.has(pkKey(x))));
+      teach = await repo.upsertTeachingPks(
+        trx,
+        wantedTeachings.filter((x) => {
+          const c = currentTeachings.get(pkKey(x));
+          return !c || !same(c.subjects, x.subjects);
+        }),
+      );
+    }
 
-    const subjectsDeleted = await repo.deleteCodes(trx, 'subjects', uai, { keep: subjects.map((s) => s.code) });
-    const mefsDeleted = await repo.deleteCodes(trx, 'mefs', uai, { keep: mefs.map((s) => s.code) });
+    const subjectsDeleted = body.subjects === undefined ? 0 : await repo.deleteCodes(trx, 'subjects', uai, { keep: subjects.map((s) => s.code) });
+    const mefsDeleted = body.mefs === undefined ? 0 : await repo.deleteCodes(trx, 'mefs', uai, { keep: mefs.map((s) => s.code) });
     return {
       uai,
       people: { ...peopleCounts(ids.length, people, placements, uai), gone: gone.length },
@@ -179,7 +208,7 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
     const problems = [
       ...ctx.schemaErrors,
       ...(degree === 1 ? checkPrimary(body, '/upserts') : []),
-      ...checkChanges(body, { uai, projectUais }, {
+      ...checkChanges(body, { uai, projectUais, today: now }, {
         people: new Set([...storedPeople].map((k) => k.slice(uai.length + 1))),
         groups: new Map([...storedGroups].map(([k, v]) => [k.slice(uai.length + 1), v])),
       }),
@@ -195,6 +224,7 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
     const link = (x: { personId: string; groupCode: string }) => ({ uai, person_id: x.personId, group_code: x.groupCode });
     const membershipsRemoved = await repo.removeMemberships(trx, entId, (rm.memberships ?? []).map(link));
     const teachingsRemoved = await repo.removeTeachings(trx, entId, (rm.teachings ?? []).map(link));
+    if (rm.groups?.length) await detachAssignmentsOf(trx, uai, { only: rm.groups }, now, ctx.actor ?? `ent:${entId}`);
     const groupsDeleted = rm.groups?.length ? await repo.deleteGroups(trx, uai, { only: rm.groups }) : 0;
     const gone = rm.people?.length ? await repo.markGoneAt(trx, entId, uai, { only: rm.people }, now) : [];
     const goneLinks = await repo.removeLinksOf(trx, uai, gone);
@@ -207,6 +237,7 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
     const placements = await repo.upsertPlacements(trx, entId, upPeople.map((p) => placementAt(p, uai)), now, 'replace');
     const groups = (up.groups ?? []).map((g) => ({ uai, code: g.code, name: g.name, kind: g.kind, divisions: sortedSet(g.divisions ?? []) }));
     const g = await repo.upsertGroups(trx, groups);
+    if (g.inserted.length) await reattachAssignments(trx, [uai], now, ctx.actor ?? `ent:${entId}`);
     const membershipsAdded = await repo.addMemberships(trx, entId, (up.memberships ?? []).map(link));
     const teach = await repo.upsertTeachings(
       trx,
@@ -230,8 +261,7 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
  * One official GAR-ENT file. A file is a part of a nightly export (at most 10,000 nodes each), so
  * it only adds and updates: nothing is marked gone or deleted because a file does not mention it.
  */
-export async function applyGarEntFile(db: Kysely<Database>, entId: string, xml: string, now: Date): Promise<XmlFeedResult> {
-  const feed = readGarFile(xml);
+export async function applyGarEntFile(db: Kysely<Database>, entId: string, feed: GarFeed & { primarySchools?: string[] }, now: Date): Promise<XmlFeedResult> {
   // Scope before anything else about the content: a file touching another project's school is refused whole.
   const uais = [...feed.uais].sort();
   const owned = new Set((await repo.findEstablishments(db, uais)).filter((r) => r.ent_id === entId).map((r) => r.uai));
@@ -273,6 +303,7 @@ export async function applyGarEntFile(db: Kysely<Database>, entId: string, xml: 
     const placements = await repo.upsertPlacements(trx, entId, feed.placements, now, 'profiles');
     await repo.addPlacementCodes(trx, entId, feed.placementCodes, now);
     const g = await repo.upsertGroups(trx, feed.groups);
+    if (g.inserted.length) await reattachAssignments(trx, uais, now, `ent:${entId}`);
     const memberships = await repo.addMemberships(trx, entId, feed.memberships);
     const teach = await repo.upsertTeachings(trx, entId, feed.teachings);
     const managers = await repo.upsertAssignmentManagers(trx, entId, feed.managers, now);

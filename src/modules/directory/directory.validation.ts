@@ -1,4 +1,5 @@
 import type { FieldError } from '../../errors.js';
+import { birthDateProblem } from '../../lib/dates.js';
 import { isValidUai } from '../../lib/uai.js';
 import { canonicalProfile } from './directory.rows.js';
 
@@ -33,6 +34,8 @@ export interface RuleContext {
   uai: string;
   /** Every UAI of the caller's ENT project: profiles may name these. */
   projectUais: ReadonlySet<string>;
+  /** Birth dates after this day are refused. */
+  today: Date;
 }
 
 /** What a delta may refer to beyond its own upserts: the stored directory of the establishment. */
@@ -75,6 +78,10 @@ function checkPerson(
   });
   if (Array.isArray(p.profiles) && p.profiles.length > 0 && here === 0) {
     errors.push({ path: `${path}/profiles`, message: `must hold at least one profile at ${ctx.uai}` });
+  }
+  if (isStr(p.birthDate)) {
+    const problem = birthDateProblem(p.birthDate, ctx.today);
+    if (problem) errors.push({ path: `${path}/birthDate`, message: problem });
   }
   if (isStr(p.structRattach) && !validUai(p.structRattach)) {
     errors.push({ path: `${path}/structRattach`, message: 'must be a UAI: 7 digits and the matching check letter' });
@@ -165,9 +172,11 @@ function checkSection(s: Section, base: string, ctx: RuleContext, stored: Stored
 
 const noRemovals = { people: new Set<string>(), groups: new Set<string>() };
 
-export function checkSnapshot(body: unknown, ctx: RuleContext): FieldError[] {
+/** `storedGroups`: when the snapshot omits `groups`, its links refer to these (code → kind). */
+export function checkSnapshot(body: unknown, ctx: RuleContext, storedGroups?: ReadonlyMap<string, string>): FieldError[] {
   const errors: FieldError[] = [];
-  checkSection(section(body), '', ctx, undefined, noRemovals, errors);
+  const stored = storedGroups ? { people: new Set<string>(), groups: storedGroups } : undefined;
+  checkSection(section(body), '', ctx, stored, noRemovals, errors);
   return errors;
 }
 

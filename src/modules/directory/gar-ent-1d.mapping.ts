@@ -72,7 +72,7 @@ export function isGar1d(xml: string): boolean {
   return decl?.[1] === GAR_1D_NS;
 }
 
-export function mapGar1dFile(file: GarFile): Gar1dFeed {
+export function mapGar1dFile(file: GarFile, today?: Date): Gar1dFeed {
   const errors: FieldError[] = [];
   const records: XmlRecord[] = [];
   for (const rec of file.records) {
@@ -96,7 +96,7 @@ export function mapGar1dFile(file: GarFile): Gar1dFeed {
     }
     records.push({ element: RENAME[rec.element] ?? rec.element, index: rec.index, fields });
   }
-  const feed = mapGarFile({ kind: file.kind, version: file.version, records });
+  const feed = mapGarFile({ kind: file.kind, version: file.version, records }, today);
   // Paths back to the 1D names the sender knows, e.g. /GARPersonMEFSTAT4/2/GARMEFSTAT4Code.
   const oneD = (path: string) => path.replace(/[A-Za-z]+/g, (seg) => BACK[seg] ?? seg);
   const rename = <T extends { path: string }>(x: T): T => ({ ...x, path: oneD(x.path) });
@@ -110,6 +110,6 @@ export function mapGar1dFile(file: GarFile): Gar1dFeed {
 }
 
 /** One GAR-ENT file of either degree: the hook of the XML route (dispatch by namespace). */
-export function readGarFile(xml: string): GarFeed & { primarySchools?: string[] } {
-  return isGar1d(xml) ? mapGar1dFile(parseGarEnt(xml, undefined, GAR_1D)) : mapGarFile(parseGarEnt(xml));
+export function readGarFile(xml: string, today?: Date): GarFeed & { primarySchools?: string[] } {
+  return isGar1d(xml) ? mapGar1dFile(parseGarEnt(xml, undefined, GAR_1D), today) : mapGarFile(parseGarEnt(xml), today);
 }

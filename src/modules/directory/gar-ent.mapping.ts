@@ -1,4 +1,5 @@
 import type { FieldError } from '../../errors.js';
+import { birthDateProblem } from '../../lib/dates.js';
 import { isValidUai } from '../../lib/uai.js';
 import {
   canonicalProfile,
@@ -119,7 +120,7 @@ class Reader {
   }
 }
 
-export function mapGarFile(file: GarFile): GarFeed {
+export function mapGarFile(file: GarFile, today: Date = new Date()): GarFeed {
   const feed: GarFeed = {
     kind: file.kind,
     version: file.version,
@@ -203,9 +204,8 @@ export function mapGarFile(file: GarFile): GarFeed {
         const structRattach = r.uai('GARPersonStructRattach', r.one('GARPersonStructRattach', LIMITS.uai, true));
         const etabs = r.many('GARPersonEtab', LIMITS.uai, 1).map((u, i) => use(r.uai('GARPersonEtab', u, i)));
         const birthDate = r.one('GARPersonDateNaissance', 10, true);
-        if (birthDate != null && !/^\d{4}-\d{2}-\d{2}$/.test(birthDate)) {
-          errors.push({ path: `${r.path}/GARPersonDateNaissance`, message: 'must be a date, YYYY-MM-DD' });
-        }
+        const dateProblem = birthDate == null ? undefined : birthDateProblem(birthDate, today);
+        if (dateProblem) errors.push({ path: `${r.path}/GARPersonDateNaissance`, message: dateProblem });
         const disciplines: string[] = [];
         const emails = rec.element === 'GAREnseignant' ? r.many('GARPersonMail', LIMITS.mail) : [];
         for (const d of r.nested('GAREnsDisciplinesPostes')) {

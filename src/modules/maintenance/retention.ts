@@ -2,6 +2,7 @@ import { RIGHTS_RECORD_YEARS } from '../data-subjects/rights-records.js';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { aggregateDailyStats } from './stats-aggregation.js';
+import { deleteDetachedBefore } from '../directory/detached-assignments.js';
 import { ensureMonthlyPartitions, listPartitions, PARTITIONED_TABLES } from './partitions.js';
 
 export interface RetentionOptions {
@@ -30,6 +31,7 @@ export interface RetentionReport {
   deletedPeople: number;
   deletedDepartures: number;
   deletedAssignmentManagers: number;
+  deletedDetachedAssignments: number;
   deletedSubscriptions: number;
   oldestAccessLog: string | null;
   oldestAuditLog: string | null;
@@ -63,6 +65,7 @@ export async function runRetention(db: Kysely<Database>, o: RetentionOptions): P
     deletedPeople: 0,
     deletedDepartures: 0,
     deletedAssignmentManagers: 0,
+    deletedDetachedAssignments: 0,
     deletedSubscriptions: 0,
     oldestAccessLog: null,
     oldestAuditLog: null,
@@ -121,6 +124,8 @@ export async function runRetention(db: Kysely<Database>, o: RetentionOptions): P
         await sql`delete from teachings t using groups g, (${pairs}) d where g.id = t.group_id and g.uai = d.uai and t.person_id = d.person_id`.execute(trx);
         await sql`delete from assignments a using (${pairs}) d where a.person_id = d.person_id and a.uai = d.uai`.execute(trx);
       }
+      // Assignments detached from a group that has not come back for as long go too.
+      report.deletedDetachedAssignments = await deleteDetachedBefore(trx, goneCutoff);
       // Responsables d'affectation no export has named for as long: their name and e-mail go too.
       // Objections and restrictions outlive the person, not the length of a schooling (README).
       const rightsCutoff = monthsBefore(o.now, RIGHTS_RECORD_YEARS * 12);

@@ -1,0 +1,37 @@
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { AppError } from '../../errors.js';
+import { runFeedTask, type FeedTask } from './feed.worker.js';
+
+/** Feeds parsed at once, each on its own thread; more wait in the pool's queue. */
+export const FEED_THREADS = 2;
+
+/** Below this size a body is parsed inline: a few milliseconds at most, less than the hop to a thread. */
+export const INLINE_MAX = 256 * 1024;
+
+/** The worker file next to this one: .ts under tsx (tests, `npm start`), .js once built. */
+const workerFile = () => fileURLToPath(new URL(`./feed.worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
+let pool: Piscina | undefined;
+
+/**
+ * One pool per process, shared by every app instance, started before the app answers (a thread's
+ * first start loads the code: tens of milliseconds built, seconds under tsx). Idle threads exit after
+ * a minute and never hold the process open.
+ */
+export async function startFeedPool(): Promise<void> {
+  pool ??= new Piscina({ filename: workerFile(), maxThreads: FEED_THREADS, minThreads: 1, idleTimeout: 60_000 });
+  await pool.run({ kind: 'json', text: '{}' } satisfies FeedTask);
+}
+
+/** Feed bodies handed to a parser since the process started (what tests count to prove a body was never read). */
+export const feedParses = { count: 0 };
+
+/** Runs a feed task off the event loop (inline when small, or when no pool is started, e.g. in a script). */
+export async function runOffLoop<T>(task: FeedTask): Promise<T> {
+  feedParses.count++;
+  const outcome = pool && task.text.length > INLINE_MAX ? await pool.run(task) : runFeedTask(task);
+  if (!outcome.ok) throw new AppError(outcome.status, outcome.code, outcome.title, outcome.detail, outcome.extra);
+  return outcome.value as T;
+}
