@@ -24,6 +24,8 @@ import { idpMetadataRoutes } from './modules/sso/sso.routes.js';
 import { Metrics } from './modules/metrics/metrics.js';
 import { metricsRoutes } from './modules/metrics/metrics.routes.js';
 import { AppError } from './errors.js';
+import { garWsRoutes } from './modules/gar-ws/gar-ws.routes.js';
+import { requireRoles } from './plugins/auth.js';
 
 export type Clock = () => Date;
 
@@ -168,5 +170,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(idpMetadataRoutes);
   await app.register(metricsRoutes);
   await app.register(v1Routes, { prefix: '/v1' });
+  // GAR's web services in GAR's shapes, for publishers' and ENTs' existing clients (README "Switching from GAR").
+  await app.register(garWsRoutes({ guard: requireRoles, abonnementBase: '/abonnement', bearer: true }), { prefix: '/ws' });
   return app;
 }

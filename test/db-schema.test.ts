@@ -9,8 +9,8 @@ import type { Database } from '../src/db/database.js';
  */
 const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   ent_projects: ['id', 'name', 'kind', 'created_at'],
-  establishments: ['uai', 'ent_id', 'name', 'created_at', 'updated_at'],
-  publishers: ['id', 'name', 'contact_email', 'created_at'],
+  establishments: ['uai', 'ent_id', 'name', 'created_at', 'updated_at', 'official'],
+  publishers: ['id', 'name', 'contact_email', 'created_at', 'siren_isni'],
   people: [
     'id', 'ent_id', 'person_id', 'last_name', 'first_name', 'other_first_names', 'birth_name', 'civility', 'birth_date',
     'emails', 'struct_rattach', 'disciplines', 'content_hash', 'created_at', 'updated_at', 'gone_at', 'restricted_at', 'objected_at',
@@ -25,13 +25,22 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   resources: [
     'id', 'publisher_id', 'name', 'type_presentation', 'description', 'thumbnail_url', 'access_url', 'sp_entity_id', 'sp_acs_url',
     'sp_signing_cert', 'sp_encryption_cert', 'sp_metadata_xml', 'sp_requested_attributes', 'ido_scope', 'created_at', 'updated_at',
+    'catalogue',
   ],
   data_requests: ['id', 'resource_id', 'status', 'submitted_by', 'submitted_at', 'reviewed_by', 'reviewed_at'],
   data_request_items: ['request_id', 'code', 'purpose', 'approved', 'comment'],
   released_attributes: ['resource_id', 'code', 'request_id', 'approved_at'],
   subscriptions: [
     'pk', 'id', 'publisher_id', 'resource_id', 'uai', 'starts_at', 'ends_at', 'school_year', 'assignment_type', 'audiences',
-    'licences', 'comment', 'created_at', 'updated_at',
+    'licences', 'comment', 'created_at', 'updated_at', 'category', 'project_code', 'resource_label', 'resource_id_type', 'distributor_id',
+  ],
+  deleted_subscriptions: [
+    'pk', 'id', 'publisher_id', 'resource_id', 'uai', 'starts_at', 'ends_at', 'school_year', 'assignment_type', 'audiences',
+    'licences', 'comment', 'category', 'project_code', 'resource_label', 'resource_id_type', 'distributor_id', 'created_at',
+    'updated_at', 'deleted_at',
+  ],
+  client_certificates: [
+    'id', 'label', 'fingerprint256', 'subject', 'issuer', 'publisher_id', 'ent_id', 'valid_from', 'valid_until', 'revoked_at', 'created_at',
   ],
   access_log: [
     'id', 'at', 'ent_id', 'uai', 'person_ref', 'profile', 'resource_id', 'publisher_id', 'outcome', 'reason', 'attributes',
