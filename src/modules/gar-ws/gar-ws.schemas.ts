@@ -55,7 +55,7 @@ export const both = (json: TSchema, xml: string, description: string) => ({
 });
 
 export const AbonnementIdParams = Type.Object({
-  idAbonnement: Type.String({ minLength: 1, maxLength: 45, description: 'the publisher-chosen subscription id' }),
+  idAbonnement: Type.String({ minLength: 1, maxLength: 255, description: 'the publisher-chosen subscription id (at most 45 characters; longer ones are reported with the other problems)' }),
 });
 
 export const PageQuery = Type.Object({
