@@ -73,6 +73,7 @@ async function buildWorld(app: FastifyInstance, db: Kysely<Database>): Promise<W
   const subX = await insertSubscription(db, { id: 'ABO-X', publisherId: 'P2', resourceId: RES_P2, uai: UAI_X });
   await insertAssignment(db, { subscriptionPk: subX, uai: UAI_X, type: 'profile', profile: 'National_elv' });
   await insertSubscription(db, { id: 'ABO-DEL', publisherId: 'P1', resourceId: RES_P1, uai: UAI_A });
+  await insertSubscription(db, { id: 'ABO-WSDEL', publisherId: 'P1', resourceId: RES_P1, uai: UAI_A });
   const f2 = (await db.selectFrom('people').select('id').where('ent_id', '=', 'Z1').where('person_id', '=', 'F2').executeTakeFirstOrThrow()).id;
   const lat = (await db.selectFrom('groups').select('id').where('uai', '=', UAI_A).where('code', '=', 'LAT3').executeTakeFirstOrThrow()).id;
   const assignments = {
@@ -131,6 +132,16 @@ function xmlEtab(uai: string): string {
   <GAREtab><GARStructureUAI>${uai}</GARStructureUAI><GARStructureNomCourant>Collège ${uai}</GARStructureNomCourant></GAREtab>
 </GAR-ENT-Etab>`;
 }
+
+/** A GAR <abonnement> for the /ws subscription service; without uaiEtab for an update. */
+const garAbonnement = (id: string, resourceId: string, uai?: string) =>
+  `<abonnement xmlns="http://www.atosworldline.com/wsabonnement/v1.0/"><idAbonnement>${id}</idAbonnement>` +
+  `<idDistributeurCom>123456789_0000000000000001</idDistributeurCom><idRessource>${resourceId}</idRessource><typeIdRessource>ark</typeIdRessource>` +
+  `<libelleRessource>R</libelleRessource><debutValidite>2026-09-01</debutValidite><finValidite>2027-09-01</finValidite>` +
+  (uai ? `<uaiEtab>${uai}</uaiEtab>` : '') +
+  `<categorieAffectation>transferable</categorieAffectation><typeAffectation>INDIV</typeAffectation><nbLicenceGlobale>ILLIMITE</nbLicenceGlobale>` +
+  `<publicCible>ELEVE</publicCible><publicCible>ENSEIGNANT</publicCible></abonnement>`;
+const xmlHeaders = { 'content-type': 'application/xml', accept: 'application/json' };
 
 const subscriptionBody = (id: string, resourceId: string, uai: string) => ({
   id,
@@ -317,6 +328,43 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
       url: `/v1/establishments/${o.uai}/people/${o.personId}`,
       check: (res) => void t.match(res.json(), { uai: o.uai, id: o.personId }),
     })),
+
+    'PUT /ws/abonnement/{idAbonnement}': both((_o, role, scope) => ({
+      url: `/ws/abonnement/WS-NEW-${role}-${scope}`,
+      payload: garAbonnement(`WS-NEW-${role}-${scope}`, scope === 'in' ? RES_P1 : RES_P2, UAI_A),
+      headers: xmlHeaders,
+    })),
+    'POST /ws/abonnement/{idAbonnement}': both((o) => ({
+      url: `/ws/abonnement/${o.subscriptionId}`,
+      payload: garAbonnement(o.subscriptionId, o.resourceId),
+      headers: xmlHeaders,
+    })),
+    'DELETE /ws/abonnement/{idAbonnement}': both((_o, _role, scope) => ({ url: `/ws/abonnement/${scope === 'in' ? 'ABO-WSDEL' : 'ABO-X'}` })),
+    ...Object.fromEntries(
+      (['GET', 'POST'] as const).map((method) => [
+        `${method} /ws/abonnement/abonnements`,
+        both((_o, _role, scope) => ({
+          url: '/ws/abonnement/abonnements?debut=0&fin=5000',
+          headers: xmlHeaders,
+          payload:
+            scope === 'in'
+              ? '<filtres xmlns="http://www.atosworldline.com/wsabonnement/v1.0/"/>'
+              : `<filtres xmlns="http://www.atosworldline.com/wsabonnement/v1.0/"><filtre><filtreNom>idAbonnement</filtreNom><filtreValeur>ABO-X</filtreValeur></filtre></filtres>`,
+          check: (res) => {
+            const ids = (res.json().abonnements as Array<{ idAbonnement: string }>).map((a) => a.idAbonnement);
+            if (scope === 'in') t.ok(ids.includes('ABO-A') && !ids.includes('ABO-X'), 'GAR search: the caller’s own subscriptions only');
+            else t.same(ids, [], 'a filter on another publisher’s subscription lists nothing');
+          },
+        })),
+      ]),
+    ),
+    'GET /ws/abonnement/etablissements/etablissements.xml': inOnly(() => ({ url: '/ws/abonnement/etablissements/etablissements.xml' })),
+    'GET /ws/decompteaffectations': both((o, _role, scope) => ({
+      url: `/ws/decompteaffectations?idAbonnement=${o.subscriptionId}`,
+      check: (res) => void t.equal(res.body.trim().split('\n').length, scope === 'in' ? 2 : 1, 'counts of the caller’s own subscriptions only'),
+    })),
+    'GET /ws/ressources/{idENT}/{uai}/{personId}': both((o) => ({ url: `/ws/ressources/${o.entId}/${o.uai}/${o.personId}` })),
+    'GET /ws/ressourcesDiffusables': inOnly(() => ({ url: '/ws/ressourcesDiffusables' })),
   };
 }
 
@@ -361,6 +409,8 @@ t.test('every route × every role, in and out of scope, and without a token, ans
   t.same(Object.keys(build).filter((op) => !(op in ACCESS_MATRIX)), [], 'no probe without a table row');
 
   const isProblem = (res: LightMyRequestResponse) => String(res.headers['content-type'] ?? '').startsWith('application/problem+json');
+  // GAR's web services refuse in GAR's shape: <Erreur> (or {"Erreur":…} when JSON is asked for).
+  const isGarError = (res: LightMyRequestResponse) => /<Erreur>|"Erreur":/.test(res.body);
   const call = (method: string, probe: Probe, role: Role | null) =>
     app.inject({
       method: method as 'GET',
@@ -411,7 +461,10 @@ t.test('every route × every role, in and out of scope, and without a token, ans
       calls++;
       const label = `${op} as ${p.who} (${p.scope} of scope)`;
       t.equal(res.statusCode, p.expect, `${label}${res.statusCode === p.expect ? '' : `: ${res.body.slice(0, 300)}`}`);
-      if (p.expect >= 400) t.ok(isProblem(res), `${label}: problem+json`);
+      if (p.expect >= 400) {
+        if (op.includes(' /ws/')) t.ok(isGarError(res), `${label}: GAR's Erreur`);
+        else t.ok(isProblem(res), `${label}: problem+json`);
+      }
       if (res.statusCode === p.expect && p.expect < 400 && p.probe.check) await p.probe.check(res);
       return res;
     };

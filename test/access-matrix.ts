@@ -85,4 +85,16 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'POST /v1/feed/gar-ent': { roles: { ent: { in: 200, out: 403 } } },
   'GET /v1/establishments/{uai}/directory': { roles: { operator: national(200), ent: { in: 200, out: 403 } } },
   'GET /v1/establishments/{uai}/people/{personId}': { roles: { operator: national(200), ent: { in: 200, out: 403 } } },
+
+  // GAR-compatible web services (JWT on the main listener; answers and refusals in GAR's shapes).
+  // Another publisher's subscription is a 404; its resource in a new subscription a 400 (listed with other problems).
+  'PUT /ws/abonnement/{idAbonnement}': { roles: { publisher: { in: 201, out: 400 } } },
+  'POST /ws/abonnement/{idAbonnement}': { roles: { publisher: { in: 200, out: 404 } } },
+  'DELETE /ws/abonnement/{idAbonnement}': { roles: { publisher: { in: 204, out: 404 } } },
+  'GET /ws/abonnement/abonnements': { roles: { publisher: { in: 200, out: 200 } } },
+  'POST /ws/abonnement/abonnements': { roles: { publisher: { in: 200, out: 200 } } },
+  'GET /ws/abonnement/etablissements/etablissements.xml': { roles: { publisher: { in: 200 } } },
+  'GET /ws/decompteaffectations': { roles: { publisher: { in: 200, out: 200 } } },
+  'GET /ws/ressources/{idENT}/{uai}/{personId}': { roles: { ent: { in: 200, out: 403 } } },
+  'GET /ws/ressourcesDiffusables': { roles: { ent: { in: 200 } } },
 };
