@@ -46,6 +46,12 @@ export interface Config extends Secrets {
   trustProxyHops: number;
   /** Bearer token that opens GET /metrics; unset: see README (loopback in embedded mode, else closed). */
   metricsToken?: string;
+  /** Port of the client-certificate listener serving GAR's web services at GAR's paths; unset: not started. */
+  garWsPort?: number;
+  /** Its server certificate chain, key and the CA bundle of accepted client certificates (PEM); unset: plain HTTP behind a proxy. */
+  garWsTlsCert?: string;
+  garWsTlsKey?: string;
+  garWsClientCa?: string;
 }
 
 /** What the environment gives before embedded mode fills in missing secrets. */
@@ -70,6 +76,9 @@ const SECRET_NAMES = [
   'DATABASE_URL',
   'METRICS_TOKEN',
   'RATE_LIMIT_REDIS_URL',
+  'GAR_WS_TLS_CERT',
+  'GAR_WS_TLS_KEY',
+  'GAR_WS_CLIENT_CA',
 ] as const;
 
 /**
@@ -195,6 +204,30 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     problems.push('METRICS_TOKEN must be at least 24 characters without spaces');
   }
 
+  const garWsPortRaw = get('GAR_WS_PORT');
+  const garWsPort = garWsPortRaw === undefined ? undefined : int('GAR_WS_PORT', 0, 1, 65535);
+  const garWsTls = { cert: get('GAR_WS_TLS_CERT'), key: get('GAR_WS_TLS_KEY'), ca: get('GAR_WS_CLIENT_CA') };
+  const garWsTlsGiven = Object.values(garWsTls).filter((v) => v !== undefined).length;
+  if (garWsTlsGiven !== 0 && garWsTlsGiven !== 3) problems.push('GAR_WS_TLS_CERT, GAR_WS_TLS_KEY and GAR_WS_CLIENT_CA go together: set all three or none');
+  if (garWsPort !== undefined && garWsTlsGiven === 0 && int('TRUST_PROXY_HOPS', 0, 0, 10) === 0) {
+    problems.push('GAR_WS_PORT without GAR_WS_TLS_CERT/KEY/CLIENT_CA needs a TLS-terminating proxy: set TRUST_PROXY_HOPS > 0');
+  }
+  for (const [name, pem] of [['GAR_WS_TLS_CERT', garWsTls.cert], ['GAR_WS_CLIENT_CA', garWsTls.ca]] as const) {
+    if (pem === undefined) continue;
+    try {
+      new X509Certificate(pem);
+    } catch {
+      problems.push(`${name} must be X.509 certificates in PEM`);
+    }
+  }
+  if (garWsTls.key !== undefined) {
+    try {
+      createPrivateKey(garWsTls.key);
+    } catch {
+      problems.push('GAR_WS_TLS_KEY must be a private key in PEM');
+    }
+  }
+
   const settings: Settings = {
     port,
     host,
@@ -224,6 +257,10 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 30, 1, 600),
     trustProxyHops: int('TRUST_PROXY_HOPS', 0, 0, 10),
     metricsToken,
+    garWsPort,
+    garWsTlsCert: garWsTls.cert,
+    garWsTlsKey: garWsTls.key,
+    garWsClientCa: garWsTls.ca,
   };
 
   if (databaseUrl !== undefined && options.requireSecrets !== false) {

@@ -23,6 +23,8 @@ import { statsRoutes } from './modules/stats/stats.routes.js';
 import { dataSubjectsRoutes } from './modules/data-subjects/data-subjects.routes.js';
 import { registerRoutes } from './modules/register/register.routes.js';
 import { registerAuditTrail } from './modules/audit/audit.hook.js';
+import { catalogueReadRoutes, catalogueWriteRoutes, establishmentOfficialRoutes, publisherDistributorRoutes } from './modules/gar-ws/gar-admin.routes.js';
+import { clientCertificatesRoutes } from './modules/gar-ws/client-certificates.js';
 
 /**
  * Every /v1 feature, each inside the access level of its callers. A route that more than one role
@@ -45,4 +47,9 @@ export const v1Routes: FastifyPluginAsync = async (app) => {
   await app.register(accessLevel(['ent'], resourceListRoutes, ssoRoutes));
   await app.register(accessLevel(['ent'], directoryFeedRoutes, garEntFeedRoutes));
   await app.register(accessLevel(['ent', 'operator'], directoryReadRoutes));
+  // GAR web services' data: catalogue fields, official fields, distributor ids, client certificates.
+  await app.register(accessLevel(['publisher'], catalogueWriteRoutes));
+  await app.register(accessLevel(['operator', 'ministry', 'publisher'], catalogueReadRoutes));
+  await app.register(accessLevel(['ent', 'operator'], establishmentOfficialRoutes));
+  await app.register(accessLevel(['operator'], publisherDistributorRoutes, clientCertificatesRoutes));
 };

@@ -49,6 +49,7 @@ interface World {
   reviewedP1: string;
   reviewedP2: string;
   assignments: { delA1: number; delA2: number; delX1: number; delX2: number };
+  certificateId: string;
 }
 
 async function pendingRequest(db: Kysely<Database>, resourceId: string, codes: string[]): Promise<string> {
@@ -90,6 +91,13 @@ async function buildWorld(app: FastifyInstance, db: Kysely<Database>): Promise<W
     reviewedP1: await reviewed(RES_P1),
     reviewedP2: await reviewed(RES_P2),
     assignments,
+    certificateId: (
+      await db
+        .insertInto('client_certificates')
+        .values({ label: 'to revoke', fingerprint256: 'AB:'.repeat(31) + 'AB', publisher_id: 'P1', valid_from: '2026-01-01T00:00:00Z', valid_until: '2027-01-01T00:00:00Z' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id,
   };
   // Access history on both sides, through the API: counted by the statistics of each scope.
   const ssoAs = async (caller: Record<string, unknown>, uai: string, personId: string, resourceId: string, status: number) => {
@@ -365,6 +373,23 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
     })),
     'GET /ws/ressources/{idENT}/{uai}/{personId}': both((o) => ({ url: `/ws/ressources/${o.entId}/${o.uai}/${o.personId}` })),
     'GET /ws/ressourcesDiffusables': inOnly(() => ({ url: '/ws/ressourcesDiffusables' })),
+
+    'PUT /v1/resources/{resourceId}/catalogue': both((o) => ({
+      url: `/v1/resources/${enc(o.resourceId)}/catalogue`,
+      payload: { typePresentation: 'MAN', niveauEducatif: [{ uri: 'http://data.education.fr/voc/scolomfr/concept/scolomfr-voc-022-num-027', nom: '3e' }] },
+    })),
+    'GET /v1/resources/{resourceId}/catalogue': both((o) => ({ url: `/v1/resources/${enc(o.resourceId)}/catalogue` })),
+    'PUT /v1/establishments/{uai}/official': both((o) => ({ url: `/v1/establishments/${o.uai}/official`, payload: { nature_uai: '340', type_uai: 'CLG' } })),
+    'PUT /v1/publishers/{publisherId}/siren-isni': both((o, _role, scope) => ({
+      url: `/v1/publishers/${o.publisherId}/siren-isni`,
+      payload: { sirenIsni: scope === 'in' ? '123456789_0000000000000001' : '123456789_0000000000000002' },
+    })),
+    'POST /v1/client-certificates': inOnly((role) => ({
+      url: '/v1/client-certificates',
+      payload: { label: `by ${role}`, subject: `CN=${role}`, issuer: 'CN=CA', publisherId: 'P1', validUntil: '2030-01-01T00:00:00Z' },
+    })),
+    'GET /v1/client-certificates': inOnly(() => ({ url: '/v1/client-certificates' })),
+    'DELETE /v1/client-certificates/{id}': inOnly(() => ({ url: `/v1/client-certificates/${w.certificateId}` })),
   };
 }
 

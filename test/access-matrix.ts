@@ -97,4 +97,14 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'GET /ws/decompteaffectations': { roles: { publisher: { in: 200, out: 200 } } },
   'GET /ws/ressources/{idENT}/{uai}/{personId}': { roles: { ent: { in: 200, out: 403 } } },
   'GET /ws/ressourcesDiffusables': { roles: { ent: { in: 200 } } },
+
+  // Data of the GAR web services: catalogue fields (publisher, its own), official fields (operator or the
+  // establishment's ENT project), distributor ids and client certificates (operator).
+  'PUT /v1/resources/{resourceId}/catalogue': { roles: { publisher: { in: 200, out: 404 } } },
+  'GET /v1/resources/{resourceId}/catalogue': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
+  'PUT /v1/establishments/{uai}/official': { roles: { operator: national(200), ent: { in: 200, out: 403 } } },
+  'PUT /v1/publishers/{publisherId}/siren-isni': { roles: { operator: national(200) } },
+  'POST /v1/client-certificates': { roles: { operator: { in: 201 } } },
+  'GET /v1/client-certificates': { roles: { operator: { in: 200 } } },
+  'DELETE /v1/client-certificates/{id}': { roles: { operator: { in: 204 } } },
 };
