@@ -68,6 +68,11 @@ t.test('create, read back by search, update without uaiEtab, delete, aboSuppr', 
   t.match(created.body, `<abonnement xmlns="${NS}">`);
   t.match(created.body, '<debutValidite>2026-09-01T00:00:00.000+02:00</debutValidite>');
   await validateXml(t, created.body);
+  t.match(
+    await database.db.selectFrom('audit_log').selectAll().execute(),
+    [{ actor_role: 'publisher', action: 'PUT /ws/abonnement/:idAbonnement', object_id: 'ABO-1', fields: ['abonnement'], status: 201 }],
+    'audited as the JSON API is',
+  );
 
   const dup = await app.inject({ method: 'PUT', url: '/ws/abonnement/ABO-1', headers: xmlHeaders(app), payload: abonnement() });
   t.equal(dup.statusCode, 409);
@@ -118,6 +123,8 @@ t.test('create, read back by search, update without uaiEtab, delete, aboSuppr', 
 
   const del = await app.inject({ method: 'DELETE', url: '/ws/abonnement/ABO-1', headers: bearer(app, P1) });
   t.equal(del.statusCode, 204);
+  const actions = (await database.db.selectFrom('audit_log').select('action').orderBy('id').execute()).map((r) => r.action);
+  t.same(actions, ['PUT /ws/abonnement/:idAbonnement', 'POST /ws/abonnement/:idAbonnement', 'DELETE /ws/abonnement/:idAbonnement'], 'changes audited, searches not');
   t.equal((await app.inject({ method: 'GET', url: '/v1/subscriptions/ABO-1', headers: bearer(app, P1) })).statusCode, 404, 'gone from the API');
   t.notMatch((await search('')).body, '<abonnement>', 'deleted subscriptions are not listed by default');
   const withDeleted = await search('<aboSuppr>true</aboSuppr>');

@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Role } from '../../plugins/auth.js';
+import { registerAuditTrail } from '../audit/audit.hook.js';
 import { isValidUai } from '../../lib/uai.js';
 import { coveredCounts } from '../subscriptions/subscriptions.repository.js';
 import { assignedResources, establishmentProject, findPersonDbId } from '../resource-list/resource-list.repository.js';
@@ -463,6 +464,8 @@ const ressourcesRoutes: FastifyPluginAsyncTypebox = async (app) => {
  */
 export function garWsRoutes(options: GarWsOptions): FastifyPluginAsyncTypebox {
   return async (app) => {
+    // Subscription changes are audited as the JSON API's are, whichever listener they come through.
+    registerAuditTrail(app);
     if (options.bearer) app.addHook('onRoute', (route) => void (route.schema = { ...route.schema, security: [{ bearer: [] }] }));
     const level = (roles: readonly Role[], plugin: FastifyPluginAsyncTypebox) => async (scope: FastifyInstance) => {
       registerGarErrors(scope);
