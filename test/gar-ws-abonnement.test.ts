@@ -132,6 +132,10 @@ t.test('create, read back by search, update without uaiEtab, delete, aboSuppr', 
   t.equal((await app.inject({ method: 'DELETE', url: '/ws/abonnement/ABO-1', headers: bearer(app, P1) })).statusCode, 404);
   const again = await app.inject({ method: 'PUT', url: '/ws/abonnement/ABO-1', headers: xmlHeaders(app), payload: abonnement() });
   t.equal(again.statusCode, 201, 'the id can be used again after a delete');
+  // A delete through the JSON API is kept the same way: both APIs show the same subscriptions.
+  t.equal((await app.inject({ method: 'DELETE', url: '/v1/subscriptions/ABO-1', headers: bearer(app, P1) })).statusCode, 204);
+  const twice = await search('<aboSuppr>1</aboSuppr>', '', 'POST', 'application/json');
+  t.same(twice.json().abonnements.map((a: { idAbonnement: string }) => a.idAbonnement), ['ABO-1', 'ABO-1'], 'both deleted ones, with their id');
 });
 
 t.test('every rule is checked and every problem listed', async (t) => {

@@ -1,4 +1,5 @@
-import type { Licences, LicenceCount } from '../../db/database.js';
+import type { Selectable } from 'kysely';
+import type { DeletedSubscriptionsTable, Licences, LicenceCount } from '../../db/database.js';
 import { isValidUai } from '../../lib/uai.js';
 import { AUDIENCES, AUDIENCE_LICENCE_KEY, type Audience } from '../subscriptions/audiences.js';
 import { schoolYearBounds } from '../subscriptions/subscriptions.service.js';
@@ -254,27 +255,11 @@ export function checkAbonnement(input: AbonnementInput, ctx: CheckContext): { va
   };
 }
 
-/** A stored subscription (live or deleted), as the service reads it. */
-export interface AbonnementRow {
-  id: string;
-  publisher_id: string;
-  resource_id: string;
-  uai: string;
-  starts_at: Date | string;
-  ends_at: Date | string;
-  school_year: string | null;
-  assignment_type: 'INDIV' | 'ETABL';
-  audiences: string[];
-  licences: Licences;
-  comment: string | null;
-  category: string;
-  project_code: string | null;
-  resource_label: string | null;
-  resource_id_type: string;
-  distributor_id: string | null;
+/** A stored subscription (live or deleted: both tables have these columns), with its resource name and publisher's distributor id. */
+export type AbonnementRow = Omit<Selectable<DeletedSubscriptionsTable>, 'pk' | 'deleted_at'> & {
   resource_name: string | null;
   publisher_distributor: string;
-}
+};
 
 /** One abonnement as an ordered list of [element, value] pairs: the XML and JSON forms both come from it. */
 export function abonnementFields(row: AbonnementRow): Array<[string, string]> {

@@ -65,22 +65,6 @@ export async function findLive(db: Kysely<Database>, publisherId: string, id: st
   return db.selectFrom('subscriptions').select(['pk', 'resource_id', 'uai']).where('publisher_id', '=', publisherId).where('id', '=', id).executeTakeFirst();
 }
 
-/**
- * Moves a subscription to deleted_subscriptions, as it was, and deletes it with its assignments: a
- * deleted subscription can then never grant anything, and `aboSuppr` searches still find it.
- */
-export async function archiveAndDelete(db: Kysely<Database>, pk: number, now: Date): Promise<void> {
-  await sql`
-    insert into deleted_subscriptions (pk, id, publisher_id, resource_id, uai, starts_at, ends_at, school_year, assignment_type,
-      audiences, licences, comment, category, project_code, resource_label, resource_id_type, distributor_id, created_at, updated_at, deleted_at)
-    select pk, id, publisher_id, resource_id, uai, starts_at, ends_at, school_year, assignment_type,
-      audiences, licences, comment, category, project_code, resource_label, resource_id_type, distributor_id, created_at, updated_at, ${now}
-    from subscriptions where pk = ${pk}
-    on conflict (pk) do nothing`.execute(db);
-  await db.deleteFrom('assignments').where('subscription_pk', '=', pk).execute();
-  await db.deleteFrom('subscriptions').where('pk', '=', pk).execute();
-}
-
 export const FILTER_COLUMNS = {
   uaiEtab: 'uai',
   idAbonnement: 'id',
@@ -181,10 +165,9 @@ export async function subscriptionsFor(db: Kysely<Database>, publisherId: string
   return q.execute();
 }
 
-/** Catalogue facts of these resources (with their publisher), for the resource lists. */
-export async function catalogueFacts(db: Kysely<Database>, resourceIds: string[]): Promise<Map<string, CatalogueFacts>> {
-  if (resourceIds.length === 0) return new Map();
-  const rows = await db
+/** A resource with its publisher, as the resource lists need it. */
+const catalogueQuery = (db: Kysely<Database>) =>
+  db
     .selectFrom('resources as r')
     .innerJoin('publishers as p', 'p.id', 'r.publisher_id')
     .select([
@@ -196,28 +179,16 @@ export async function catalogueFacts(db: Kysely<Database>, resourceIds: string[]
       'r.thumbnail_url',
       'r.type_presentation',
       'r.catalogue',
-    ])
-    .where('r.id', 'in', resourceIds)
-    .execute();
+    ]);
+
+/** Catalogue facts of these resources (with their publisher), for the resource lists. */
+export async function catalogueFacts(db: Kysely<Database>, resourceIds: string[]): Promise<Map<string, CatalogueFacts>> {
+  if (resourceIds.length === 0) return new Map();
+  const rows = await catalogueQuery(db).where('r.id', 'in', resourceIds).execute();
   return new Map(rows.map((r) => [r.resource_id, r]));
 }
 
 /** Resources open for diffusion (catalogue `diffusable` not false), with their publisher. */
 export async function diffusableResources(db: Kysely<Database>): Promise<CatalogueFacts[]> {
-  return db
-    .selectFrom('resources as r')
-    .innerJoin('publishers as p', 'p.id', 'r.publisher_id')
-    .select([
-      'r.id as resource_id',
-      'r.name as resource_name',
-      'r.publisher_id',
-      'p.name as publisher_name',
-      'p.siren_isni',
-      'r.thumbnail_url',
-      'r.type_presentation',
-      'r.catalogue',
-    ])
-    .where(sql<boolean>`coalesce((r.catalogue->>'diffusable')::boolean, true)`)
-    .orderBy('r.id')
-    .execute();
+  return catalogueQuery(db).where(sql<boolean>`coalesce((r.catalogue->>'diffusable')::boolean, true)`).orderBy('r.id').execute();
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandle
 import type { Role } from '../../plugins/auth.js';
 import { registerAuditTrail } from '../audit/audit.hook.js';
 import { isValidUai } from '../../lib/uai.js';
-import { coveredCounts } from '../subscriptions/subscriptions.repository.js';
+import { coveredCounts, deleteSubscription } from '../subscriptions/subscriptions.repository.js';
 import { assignedResources, establishmentProject, findPersonDbId } from '../resource-list/resource-list.repository.js';
 import { abonnementFields, abonnementFromXml, abonnementJson, checkAbonnement, WSABONNEMENT_NS, type AbonnementRow } from './abonnement.js';
 import { distributorOf, garResourceItem, type Catalogue, type GarResourceItem } from './catalogue.js';
@@ -12,7 +12,6 @@ import { formatGarDate } from './gar-dates.js';
 import { el, opt, parseXml, xmlDocument, type XmlNode, type XmlOut } from './gar-xml.js';
 import { garError, registerGarErrors, wantsJson } from './gar-ws.errors.js';
 import {
-  archiveAndDelete,
   catalogueFacts,
   connectedEstablishments,
   diffusableResources,
@@ -221,7 +220,7 @@ function abonnementRoutes(base: string): FastifyPluginAsyncTypebox {
         const live = await findLive(app.db, publisherOf(request), idAbonnement);
         if (!live) throw garError(404, `L'abonnement "${idAbonnement}" n'existe pas`);
         const now = app.clock();
-        await app.db.transaction().execute((trx) => archiveAndDelete(trx, live.pk, now));
+        await app.db.transaction().execute((trx) => deleteSubscription(trx, live.pk, now));
         return reply.status(204).send();
       },
     );
