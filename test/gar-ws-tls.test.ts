@@ -144,6 +144,9 @@ t.test('known, unknown, expired and revoked certificates over real TLS (Node htt
     t.ok(lines.some((l) => l.includes('client certificate refused') && reason.test(l)), `${client ?? 'no certificate'}: the reason is logged`);
   }
   t.notOk(lines.some((l) => l.includes('E1')), 'no person identifier in the log');
+  const forged = await call(port, '/abonnements', { headers: { 'x-client-cert': encodeURIComponent(read('publisher.pem')) } });
+  t.equal(forged.status, 401, 'on the TLS listener a certificate header counts for nothing');
+  t.match(forged.body.toString(), 'header ignored on the TLS listener');
 });
 
 t.test('curl --cert: a known and an unknown certificate', async (t) => {

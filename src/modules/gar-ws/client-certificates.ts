@@ -185,9 +185,12 @@ export const CLIENT_CERT_HEADER = 'x-client-cert';
 
 export function presentedCertificate(request: FastifyRequest, trustProxyHops: number): { cert?: PresentedCertificate; why?: string } {
   const socket = request.raw.socket as TLSSocket;
-  const viaTls = typeof socket.getPeerCertificate === 'function' && socket.authorized ? fromPeer(socket.getPeerCertificate(false)) : undefined;
+  const tls = typeof socket.getPeerCertificate === 'function';
+  const viaTls = tls && socket.authorized ? fromPeer(socket.getPeerCertificate(false)) : undefined;
   if (viaTls) return { cert: viaTls };
   const header = request.headers[CLIENT_CERT_HEADER];
+  // Where the broker terminates TLS itself there is no proxy to vouch for a header: only the handshake counts.
+  if (header !== undefined && tls) return { why: `${CLIENT_CERT_HEADER} header ignored on the TLS listener; present the certificate in the handshake` };
   if (header !== undefined) {
     // Only from a trusted proxy: with no trusted hop, anyone could claim any certificate.
     if (trustProxyHops <= 0) return { why: `${CLIENT_CERT_HEADER} header ignored: TRUST_PROXY_HOPS is 0` };
