@@ -15,8 +15,22 @@ const PARIS = new Intl.DateTimeFormat('en-GB', {
   second: '2-digit',
 });
 
+/** Offsets by UTC hour: Paris changes offset only on the hour, and a search formats thousands of dates. */
+const offsetByHour = new Map<number, number>();
+
 /** Minutes east of UTC in Europe/Paris at this instant. */
 function parisOffsetMinutes(instant: number): number {
+  const hour = Math.floor(instant / 3_600_000);
+  let offset = offsetByHour.get(hour);
+  if (offset === undefined) {
+    if (offsetByHour.size > 10_000) offsetByHour.clear();
+    offset = computeOffset(hour * 3_600_000);
+    offsetByHour.set(hour, offset);
+  }
+  return offset;
+}
+
+function computeOffset(instant: number): number {
   const parts = PARIS.formatToParts(new Date(instant));
   const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
   const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
