@@ -44,6 +44,11 @@ export async function buildCertificateListener(app: FastifyInstance, tls?: Certi
     reply.header('x-content-type-options', 'nosniff');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
+  ws.addHook('onResponse', async (request, reply) => {
+    // The main app's request metric, labelled by GAR's route patterns.
+    const route = `gar-ws ${request.routeOptions.url ?? 'unmatched'}`;
+    app.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
   registerGarErrors(ws);
   ws.setNotFoundHandler((request, reply) => sendGarError(request, reply, 404, `no service at ${request.method} ${request.url.split('?')[0]}`));
   await ws.register(garWsRoutes({ guard: certificateGuard(app.db, config.trustProxyHops, app.clock), abonnementBase: '' }));
