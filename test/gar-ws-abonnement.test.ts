@@ -83,7 +83,7 @@ t.test('create, read back by search, update without uaiEtab, delete, aboSuppr', 
   // The JSON API sees the same subscription.
   const viaApi = await app.inject({ method: 'GET', url: '/v1/subscriptions/ABO-1', headers: bearer(app, P1) });
   t.equal(viaApi.statusCode, 200);
-  t.match(viaApi.json(), { uai: UAI_A, resourceId: RES_P1, assignmentType: 'INDIV', licences: { teachers: 10, pupils: 'unlimited', librarians: 0, otherStaff: 0 } });
+  t.match(viaApi.json(), { uai: UAI_A, resourceId: RES_P1, assignmentType: 'INDIV', licences: { teachers: 10, pupils: 'unlimited', librarians: 0, otherStaff: 0 }, category: 'transferable', resourceLabel: 'Maths 3e' });
 
   // Update: the whole record without uaiEtab, as edumedia re-posts it.
   const updated = await app.inject({
