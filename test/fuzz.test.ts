@@ -92,7 +92,8 @@ function operationsOf(app: FastifyInstance): Operation[] {
       const content = op.requestBody?.content ?? {};
       const json = content['application/json'];
       const xml = content['application/xml'];
-      const limit = '413' in op.responses ? FEED_BODY_LIMIT : JSON_BODY_LIMIT;
+      // GAR's XML routes read at most 256 KiB (gar-ws.routes.ts); the directory feeds take FEED_BODY_LIMIT.
+      const limit = path.startsWith('/ws/') ? 256 * 1024 : '413' in op.responses ? FEED_BODY_LIMIT : JSON_BODY_LIMIT;
       const o: Operation = {
         method: method.toUpperCase(),
         path,
