@@ -32,6 +32,8 @@ import { createSessions, type Sessions } from './session/sessions.js';
 import { entEntryRoutes } from './doors/ent-entry/ent-entry.routes.js';
 import { casRoutes } from './doors/cas/cas.routes.js';
 import { oidcRoutes } from './doors/oidc/oidc.routes.js';
+import { garWsRoutes } from './modules/gar-ws/gar-ws.routes.js';
+import { requireRoles } from './plugins/auth.js';
 
 export type Clock = () => Date;
 
@@ -191,5 +193,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(v1Routes, { prefix: '/v1' });
   await app.register(casRoutes);
   await app.register(oidcRoutes);
+  // GAR's web services in GAR's shapes, for publishers' and ENTs' existing clients (README "Switching from GAR").
+  await app.register(garWsRoutes({ guard: requireRoles, abonnementBase: '/abonnement', bearer: true }), { prefix: '/ws' });
   return app;
 }

@@ -75,6 +75,12 @@ export interface Config extends Secrets {
   oidcNextSigningKey?: string;
   /** Published in /oidc/jwks but no longer used (rollover: tokens it signed still verify). */
   oidcPreviousSigningKey?: string;
+  /** Port of the client-certificate listener serving GAR's web services at GAR's paths; unset: not started. */
+  garWsPort?: number;
+  /** Its server certificate chain, key and the CA bundle of accepted client certificates (PEM); unset: plain HTTP behind a proxy. */
+  garWsTlsCert?: string;
+  garWsTlsKey?: string;
+  garWsClientCa?: string;
 }
 
 /** What the environment gives before embedded mode fills in missing secrets. */
@@ -104,6 +110,9 @@ const SECRET_NAMES = [
   'OIDC_SIGNING_KEY',
   'OIDC_NEXT_SIGNING_KEY',
   'OIDC_PREVIOUS_SIGNING_KEY',
+  'GAR_WS_TLS_CERT',
+  'GAR_WS_TLS_KEY',
+  'GAR_WS_CLIENT_CA',
 ] as const;
 
 /**
@@ -262,6 +271,30 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     }
   }
 
+  const garWsPortRaw = get('GAR_WS_PORT');
+  const garWsPort = garWsPortRaw === undefined ? undefined : int('GAR_WS_PORT', 0, 1, 65535);
+  const garWsTls = { cert: get('GAR_WS_TLS_CERT'), key: get('GAR_WS_TLS_KEY'), ca: get('GAR_WS_CLIENT_CA') };
+  const garWsTlsGiven = Object.values(garWsTls).filter((v) => v !== undefined).length;
+  if (garWsTlsGiven !== 0 && garWsTlsGiven !== 3) problems.push('GAR_WS_TLS_CERT, GAR_WS_TLS_KEY and GAR_WS_CLIENT_CA go together: set all three or none');
+  if (garWsPort !== undefined && garWsTlsGiven === 0 && int('TRUST_PROXY_HOPS', 0, 0, 10) === 0) {
+    problems.push('GAR_WS_PORT without GAR_WS_TLS_CERT/KEY/CLIENT_CA needs a TLS-terminating proxy: set TRUST_PROXY_HOPS > 0');
+  }
+  for (const [name, pem] of [['GAR_WS_TLS_CERT', garWsTls.cert], ['GAR_WS_CLIENT_CA', garWsTls.ca]] as const) {
+    if (pem === undefined) continue;
+    try {
+      new X509Certificate(pem);
+    } catch {
+      problems.push(`${name} must be X.509 certificates in PEM`);
+    }
+  }
+  if (garWsTls.key !== undefined) {
+    try {
+      createPrivateKey(garWsTls.key);
+    } catch {
+      problems.push('GAR_WS_TLS_KEY must be a private key in PEM');
+    }
+  }
+
   const settings: Settings = {
     port,
     host,
@@ -307,6 +340,10 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     oidcSigningKey: oidcKeys.OIDC_SIGNING_KEY,
     oidcNextSigningKey: oidcKeys.OIDC_NEXT_SIGNING_KEY,
     oidcPreviousSigningKey: oidcKeys.OIDC_PREVIOUS_SIGNING_KEY,
+    garWsPort,
+    garWsTlsCert: garWsTls.cert,
+    garWsTlsKey: garWsTls.key,
+    garWsClientCa: garWsTls.ca,
   };
 
   if (databaseUrl !== undefined && options.requireSecrets !== false) {

@@ -25,6 +25,8 @@ import { dataSubjectsRoutes } from './modules/data-subjects/data-subjects.routes
 import { registerRoutes } from './modules/register/register.routes.js';
 import { registerAuditTrail } from './modules/audit/audit.hook.js';
 import { entIdpRoutes } from './doors/ent-entry/idp.routes.js';
+import { catalogueReadRoutes, catalogueWriteRoutes, establishmentOfficialRoutes, publisherDistributorRoutes } from './modules/gar-ws/gar-admin.routes.js';
+import { clientCertificatesRoutes } from './modules/gar-ws/client-certificates.js';
 
 /**
  * Every /v1 feature, each inside the access level of its callers. A route that more than one role
@@ -50,4 +52,9 @@ export const v1Routes: FastifyPluginAsync = async (app) => {
   await app.register(accessLevel(['ent'], directoryFeedRoutes, garEntFeedRoutes));
   await app.register(accessLevel(['ent', 'operator'], directoryReadRoutes));
   await app.register(accessLevel(['operator'], entIdpRoutes));
+  // GAR web services' data: catalogue fields, official fields, distributor ids, client certificates.
+  await app.register(accessLevel(['publisher'], catalogueWriteRoutes));
+  await app.register(accessLevel(['operator', 'ministry', 'publisher'], catalogueReadRoutes));
+  await app.register(accessLevel(['ent', 'operator'], establishmentOfficialRoutes));
+  await app.register(accessLevel(['operator'], publisherDistributorRoutes, clientCertificatesRoutes));
 };

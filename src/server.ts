@@ -4,6 +4,7 @@ import { connectPglite, connectPostgres } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { withEmbeddedSecrets } from './embedded.js';
 import { startDailyMaintenance } from './modules/maintenance/maintenance.service.js';
+import { buildCertificateListener } from './modules/gar-ws/listener.js';
 
 /** The only place that reads the environment and listens. */
 async function main(): Promise<void> {
@@ -61,6 +62,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
+  if (config.garWsPort !== undefined) {
+    // GAR's web services at GAR's paths, callers named by their client certificate (README "Switching from GAR").
+    const tls = config.garWsTlsCert ? { cert: config.garWsTlsCert, key: config.garWsTlsKey!, ca: config.garWsClientCa! } : undefined;
+    const ws = await buildCertificateListener(app, tls);
+    app.addHook('preClose', async () => ws.close());
+    await ws.listen({ port: config.garWsPort, host: config.host });
+  }
 }
 
 main().catch((err) => {

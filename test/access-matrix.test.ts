@@ -53,6 +53,7 @@ interface World {
   reviewedP1: string;
   reviewedP2: string;
   assignments: { delA1: number; delA2: number; delX1: number; delX2: number };
+  certificateId: string;
 }
 
 async function pendingRequest(db: Kysely<Database>, resourceId: string, codes: string[]): Promise<string> {
@@ -94,6 +95,7 @@ async function buildWorld(app: FastifyInstance, db: Kysely<Database>): Promise<W
   const subX = await insertSubscription(db, { id: 'ABO-X', publisherId: 'P2', resourceId: RES_P2, uai: UAI_X });
   await insertAssignment(db, { subscriptionPk: subX, uai: UAI_X, type: 'profile', profile: 'National_elv' });
   await insertSubscription(db, { id: 'ABO-DEL', publisherId: 'P1', resourceId: RES_P1, uai: UAI_A });
+  await insertSubscription(db, { id: 'ABO-WSDEL', publisherId: 'P1', resourceId: RES_P1, uai: UAI_A });
   const f2 = (await db.selectFrom('people').select('id').where('ent_id', '=', 'Z1').where('person_id', '=', 'F2').executeTakeFirstOrThrow()).id;
   const lat = (await db.selectFrom('groups').select('id').where('uai', '=', UAI_A).where('code', '=', 'LAT3').executeTakeFirstOrThrow()).id;
   const assignments = {
@@ -110,6 +112,13 @@ async function buildWorld(app: FastifyInstance, db: Kysely<Database>): Promise<W
     reviewedP1: await reviewed(RES_P1),
     reviewedP2: await reviewed(RES_P2),
     assignments,
+    certificateId: (
+      await db
+        .insertInto('client_certificates')
+        .values({ label: 'to revoke', fingerprint256: 'AB:'.repeat(31) + 'AB', publisher_id: 'P1', valid_from: '2026-01-01T00:00:00Z', valid_until: '2027-01-01T00:00:00Z' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id,
   };
   // Access history on both sides, through the API: counted by the statistics of each scope.
   const ssoAs = async (caller: Record<string, unknown>, uai: string, personId: string, resourceId: string, status: number) => {
@@ -154,6 +163,16 @@ function xmlEtab(uai: string): string {
   <GAREtab><GARStructureUAI>${uai}</GARStructureUAI><GARStructureNomCourant>Collège ${uai}</GARStructureNomCourant></GAREtab>
 </GAR-ENT-Etab>`;
 }
+
+/** A GAR <abonnement> for the /ws subscription service; without uaiEtab for an update. */
+const garAbonnement = (id: string, resourceId: string, uai?: string) =>
+  `<abonnement xmlns="http://www.atosworldline.com/wsabonnement/v1.0/"><idAbonnement>${id}</idAbonnement>` +
+  `<idDistributeurCom>123456789_0000000000000001</idDistributeurCom><idRessource>${resourceId}</idRessource><typeIdRessource>ark</typeIdRessource>` +
+  `<libelleRessource>R</libelleRessource><debutValidite>2026-09-01</debutValidite><finValidite>2027-09-01</finValidite>` +
+  (uai ? `<uaiEtab>${uai}</uaiEtab>` : '') +
+  `<categorieAffectation>transferable</categorieAffectation><typeAffectation>INDIV</typeAffectation><nbLicenceGlobale>ILLIMITE</nbLicenceGlobale>` +
+  `<publicCible>ELEVE</publicCible><publicCible>ENSEIGNANT</publicCible></abonnement>`;
+const xmlHeaders = { 'content-type': 'application/xml', accept: 'application/json' };
 
 const subscriptionBody = (id: string, resourceId: string, uai: string) => ({
   id,
@@ -411,6 +430,60 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
       url: `/v1/establishments/${o.uai}/people/${o.personId}`,
       check: (res) => void t.match(res.json(), { uai: o.uai, id: o.personId }),
     })),
+
+    'PUT /ws/abonnement/{idAbonnement}': both((_o, role, scope) => ({
+      url: `/ws/abonnement/WS-NEW-${role}-${scope}`,
+      payload: garAbonnement(`WS-NEW-${role}-${scope}`, scope === 'in' ? RES_P1 : RES_P2, UAI_A),
+      headers: xmlHeaders,
+    })),
+    'POST /ws/abonnement/{idAbonnement}': both((o) => ({
+      url: `/ws/abonnement/${o.subscriptionId}`,
+      payload: garAbonnement(o.subscriptionId, o.resourceId),
+      headers: xmlHeaders,
+    })),
+    'DELETE /ws/abonnement/{idAbonnement}': both((_o, _role, scope) => ({ url: `/ws/abonnement/${scope === 'in' ? 'ABO-WSDEL' : 'ABO-X'}` })),
+    ...Object.fromEntries(
+      (['GET', 'POST'] as const).map((method) => [
+        `${method} /ws/abonnement/abonnements`,
+        both((_o, _role, scope) => ({
+          url: '/ws/abonnement/abonnements?debut=0&fin=5000',
+          headers: xmlHeaders,
+          payload:
+            scope === 'in'
+              ? '<filtres xmlns="http://www.atosworldline.com/wsabonnement/v1.0/"/>'
+              : `<filtres xmlns="http://www.atosworldline.com/wsabonnement/v1.0/"><filtre><filtreNom>idAbonnement</filtreNom><filtreValeur>ABO-X</filtreValeur></filtre></filtres>`,
+          check: (res) => {
+            const ids = (res.json().abonnements as Array<{ idAbonnement: string }>).map((a) => a.idAbonnement);
+            if (scope === 'in') t.ok(ids.includes('ABO-A') && !ids.includes('ABO-X'), 'GAR search: the caller’s own subscriptions only');
+            else t.same(ids, [], 'a filter on another publisher’s subscription lists nothing');
+          },
+        })),
+      ]),
+    ),
+    'GET /ws/abonnement/etablissements/etablissements.xml': inOnly(() => ({ url: '/ws/abonnement/etablissements/etablissements.xml' })),
+    'GET /ws/decompteaffectations': both((o, _role, scope) => ({
+      url: `/ws/decompteaffectations?idAbonnement=${o.subscriptionId}`,
+      check: (res) => void t.equal(res.body.trim().split('\n').length, scope === 'in' ? 2 : 1, 'counts of the caller’s own subscriptions only'),
+    })),
+    'GET /ws/ressources/{idENT}/{uai}/{personId}': both((o) => ({ url: `/ws/ressources/${o.entId}/${o.uai}/${o.personId}` })),
+    'GET /ws/ressourcesDiffusables': inOnly(() => ({ url: '/ws/ressourcesDiffusables' })),
+
+    'PUT /v1/resources/{resourceId}/catalogue': both((o) => ({
+      url: `/v1/resources/${enc(o.resourceId)}/catalogue`,
+      payload: { typePresentation: 'MAN', niveauEducatif: [{ uri: 'http://data.education.fr/voc/scolomfr/concept/scolomfr-voc-022-num-027', nom: '3e' }] },
+    })),
+    'GET /v1/resources/{resourceId}/catalogue': both((o) => ({ url: `/v1/resources/${enc(o.resourceId)}/catalogue` })),
+    'PUT /v1/establishments/{uai}/official': both((o) => ({ url: `/v1/establishments/${o.uai}/official`, payload: { nature_uai: '340', type_uai: 'CLG' } })),
+    'PUT /v1/publishers/{publisherId}/siren-isni': both((o, _role, scope) => ({
+      url: `/v1/publishers/${o.publisherId}/siren-isni`,
+      payload: { sirenIsni: scope === 'in' ? '123456789_0000000000000001' : '123456789_0000000000000002' },
+    })),
+    'POST /v1/client-certificates': inOnly((role) => ({
+      url: '/v1/client-certificates',
+      payload: { label: `by ${role}`, subject: `CN=${role}`, issuer: 'CN=CA', publisherId: 'P1', validUntil: '2030-01-01T00:00:00Z' },
+    })),
+    'GET /v1/client-certificates': inOnly(() => ({ url: '/v1/client-certificates' })),
+    'DELETE /v1/client-certificates/{id}': inOnly(() => ({ url: `/v1/client-certificates/${w.certificateId}` })),
   };
 }
 
@@ -455,6 +528,8 @@ t.test('every route × every role, in and out of scope, and without a token, ans
   t.same(Object.keys(build).filter((op) => !(op in ACCESS_MATRIX)), [], 'no probe without a table row');
 
   const isProblem = (res: LightMyRequestResponse) => String(res.headers['content-type'] ?? '').startsWith('application/problem+json');
+  // GAR's web services refuse in GAR's shape: <Erreur> (or {"Erreur":…} when JSON is asked for).
+  const isGarError = (res: LightMyRequestResponse) => /<Erreur>|"Erreur":/.test(res.body);
   const call = (method: string, probe: Probe, role: Role | null) =>
     app.inject({
       method: method as 'GET',
@@ -507,6 +582,10 @@ t.test('every route × every role, in and out of scope, and without a token, ans
       t.equal(res.statusCode, p.expect, `${label}${res.statusCode === p.expect ? '' : `: ${res.body.slice(0, 300)}`}`);
       if (p.expect >= 400 && !p.probe.html && !('protocol' in rule)) t.ok(isProblem(res), `${label}: problem+json`);
       if (p.expect >= 400 && p.probe.html) t.match(res.headers['content-type'], /^text\/html/, `${label}: an HTML page`);
+      if (p.expect >= 400) {
+        if (op.includes(' /ws/')) t.ok(isGarError(res), `${label}: GAR's Erreur`);
+        else t.ok(isProblem(res), `${label}: problem+json`);
+      }
       if (res.statusCode === p.expect && p.expect < 400 && p.probe.check) await p.probe.check(res);
       return res;
     };

@@ -118,4 +118,26 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'POST /oidc/oidcAccessToken': { public: 401, protocol: true },
   'GET /oidc/oidcProfile': { public: 401, protocol: true },
   'POST /oidc/oidcProfile': { public: 401, protocol: true },
+
+  // GAR-compatible web services (JWT on the main listener; answers and refusals in GAR's shapes).
+  // Another publisher's subscription is a 404; its resource in a new subscription a 400 (listed with other problems).
+  'PUT /ws/abonnement/{idAbonnement}': { roles: { publisher: { in: 201, out: 400 } } },
+  'POST /ws/abonnement/{idAbonnement}': { roles: { publisher: { in: 200, out: 404 } } },
+  'DELETE /ws/abonnement/{idAbonnement}': { roles: { publisher: { in: 204, out: 404 } } },
+  'GET /ws/abonnement/abonnements': { roles: { publisher: { in: 200, out: 200 } } },
+  'POST /ws/abonnement/abonnements': { roles: { publisher: { in: 200, out: 200 } } },
+  'GET /ws/abonnement/etablissements/etablissements.xml': { roles: { publisher: { in: 200 } } },
+  'GET /ws/decompteaffectations': { roles: { publisher: { in: 200, out: 200 } } },
+  'GET /ws/ressources/{idENT}/{uai}/{personId}': { roles: { ent: { in: 200, out: 403 } } },
+  'GET /ws/ressourcesDiffusables': { roles: { ent: { in: 200 } } },
+
+  // Data of the GAR web services: catalogue fields (publisher, its own), official fields (operator or the
+  // establishment's ENT project), distributor ids and client certificates (operator).
+  'PUT /v1/resources/{resourceId}/catalogue': { roles: { publisher: { in: 200, out: 404 } } },
+  'GET /v1/resources/{resourceId}/catalogue': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
+  'PUT /v1/establishments/{uai}/official': { roles: { operator: national(200), ent: { in: 200, out: 403 } } },
+  'PUT /v1/publishers/{publisherId}/siren-isni': { roles: { operator: national(200) } },
+  'POST /v1/client-certificates': { roles: { operator: { in: 201 } } },
+  'GET /v1/client-certificates': { roles: { operator: { in: 200 } } },
+  'DELETE /v1/client-certificates/{id}': { roles: { operator: { in: 204 } } },
 };

@@ -87,3 +87,16 @@ t.test('limits and metrics settings: defaults, bounds, METRICS_TOKEN_FILE', asyn
   const fromFile = loadSettings({ METRICS_TOKEN_FILE: '/secrets/metrics' }, { readFile: () => 'm'.repeat(32) + '\n' });
   t.equal(fromFile.metricsToken, 'm'.repeat(32));
 });
+
+t.test('GAR_WS_PORT: TLS material all or nothing, or a proxy', async (t) => {
+  const { certPem, keyPem } = (await import('../src/saml/self-signed.js')).createSelfSignedCertificate('ws.broker.test');
+  t.match(problemsOf({ GAR_WS_PORT: '8443' }), [/TRUST_PROXY_HOPS > 0/]);
+  t.match(problemsOf({ GAR_WS_PORT: '8443', GAR_WS_TLS_CERT: certPem }), [/go together/]);
+  t.match(problemsOf({ GAR_WS_PORT: '0' }), [/GAR_WS_PORT must be an integer/, /TRUST_PROXY_HOPS/]);
+  t.match(problemsOf({ GAR_WS_PORT: '8443', GAR_WS_TLS_CERT: 'x', GAR_WS_TLS_KEY: 'y', GAR_WS_CLIENT_CA: certPem }), [/GAR_WS_TLS_CERT must be/, /GAR_WS_TLS_KEY must be/]);
+  const s = loadSettings({ GAR_WS_PORT: '8443', GAR_WS_TLS_CERT: certPem, GAR_WS_TLS_KEY: keyPem, GAR_WS_CLIENT_CA: certPem });
+  t.equal(s.garWsPort, 8443);
+  t.equal(s.garWsClientCa, certPem);
+  t.equal(loadSettings({ GAR_WS_PORT: '8080', TRUST_PROXY_HOPS: '1' }).garWsTlsCert, undefined, 'plain HTTP behind a proxy');
+  t.equal(loadSettings({}).garWsPort, undefined);
+});

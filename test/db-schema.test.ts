@@ -9,8 +9,8 @@ import type { Database } from '../src/db/database.js';
  */
 const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   ent_projects: ['id', 'name', 'kind', 'created_at', 'assignment_policy'],
-  establishments: ['uai', 'ent_id', 'name', 'created_at', 'updated_at', 'degree'],
-  publishers: ['id', 'name', 'contact_email', 'created_at'],
+  establishments: ['uai', 'ent_id', 'name', 'created_at', 'updated_at', 'degree', 'official'],
+  publishers: ['id', 'name', 'contact_email', 'created_at', 'siren_isni'],
   people: [
     'id', 'ent_id', 'person_id', 'last_name', 'first_name', 'other_first_names', 'birth_name', 'civility', 'birth_date',
     'emails', 'struct_rattach', 'disciplines', 'content_hash', 'created_at', 'updated_at', 'gone_at', 'restricted_at', 'objected_at',
@@ -28,13 +28,22 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
     'resource_url', 'sso_mode',
     'sp_profile', 'sp_options',
     'cas_back_channel_logout',
+    'catalogue',
   ],
   data_requests: ['id', 'resource_id', 'status', 'submitted_by', 'submitted_at', 'reviewed_by', 'reviewed_at'],
   data_request_items: ['request_id', 'code', 'purpose', 'approved', 'comment'],
   released_attributes: ['resource_id', 'code', 'request_id', 'approved_at'],
   subscriptions: [
     'pk', 'id', 'publisher_id', 'resource_id', 'uai', 'starts_at', 'ends_at', 'school_year', 'assignment_type', 'audiences',
-    'licences', 'comment', 'created_at', 'updated_at',
+    'licences', 'comment', 'created_at', 'updated_at', 'category', 'project_code', 'resource_label', 'resource_id_type', 'distributor_id',
+  ],
+  deleted_subscriptions: [
+    'pk', 'id', 'publisher_id', 'resource_id', 'uai', 'starts_at', 'ends_at', 'school_year', 'assignment_type', 'audiences',
+    'licences', 'comment', 'category', 'project_code', 'resource_label', 'resource_id_type', 'distributor_id', 'created_at',
+    'updated_at', 'deleted_at',
+  ],
+  client_certificates: [
+    'id', 'label', 'fingerprint256', 'subject', 'issuer', 'publisher_id', 'ent_id', 'valid_from', 'valid_until', 'revoked_at', 'created_at',
   ],
   access_log: [
     'id', 'at', 'ent_id', 'uai', 'person_ref', 'profile', 'resource_id', 'publisher_id', 'outcome', 'reason', 'attributes',
@@ -50,7 +59,7 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   rights_records: ['ent_id', 'person_hash', 'kind', 'recorded_at', 'recorded_by'],
   maintenance_state: ['key', 'value'],
   retention_runs: ['id', 'started_at', 'finished_at', 'dry_run', 'removed', 'error'],
-  assignments: ['id', 'subscription_pk', 'uai', 'target_type', 'person_id', 'group_id', 'profile', 'created_at', 'created_by', 'created_as'],
+  assignments: ['id', 'subscription_pk', 'uai', 'target_type', 'person_id', 'group_id', 'profile', 'created_at', 'created_by', 'created_as', 'group_code', 'detached_at'],
   ent_idps: [
     'ent_id', 'entity_id', 'sso_url', 'sso_binding', 'signing_certificates', 'metadata_xml', 'attr_ent_id', 'attr_person_id',
     'allow_sha1', 'created_at', 'updated_at',

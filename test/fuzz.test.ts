@@ -92,7 +92,8 @@ function operationsOf(app: FastifyInstance): Operation[] {
       const content = op.requestBody?.content ?? {};
       const json = content['application/json'];
       const xml = content['application/xml'];
-      const limit = '413' in op.responses ? FEED_BODY_LIMIT : JSON_BODY_LIMIT;
+      // GAR's XML routes read at most 256 KiB (gar-ws.routes.ts); the directory feeds take FEED_BODY_LIMIT.
+      const limit = path.startsWith('/ws/') ? 256 * 1024 : '413' in op.responses ? FEED_BODY_LIMIT : JSON_BODY_LIMIT;
       const o: Operation = {
         method: method.toUpperCase(),
         path,
@@ -469,6 +470,13 @@ t.test('fuzzed bad input: no 5xx, every refusal a problem, no data changed', asy
     if (res.statusCode >= 200 && res.statusCode < 300 && r.mustRefuse.length > 0) throw new Error(`accepted a request that must be refused: ${what}`);
     if (res.statusCode >= 400) {
       const type = String(res.headers['content-type'] ?? '');
+      // GAR's web services refuse in GAR's shape (<Erreur> or {"Erreur":…}) with Code, Message and Resource.
+      if (r.url.startsWith('/ws/') && !type.startsWith('application/problem+json')) {
+        if (!/<Erreur><Code>[^<]+<\/Code><Message>[^<]*<\/Message><Resource>|^\{"Erreur":\{"Code":"[^"]+","Message":/.test(res.body)) {
+          throw new Error(`a ${res.statusCode} of a GAR service that is not an Erreur (${type}): ${short(res.body)}`);
+        }
+        return;
+      }
       if (!type.startsWith('application/problem+json')) throw new Error(`a ${res.statusCode} that is not problem+json (${type}): ${short(res.body)}`);
       let p: { type?: unknown; title?: unknown; status?: unknown };
       try {
@@ -493,7 +501,7 @@ t.test('fuzzed bad input: no 5xx, every refusal a problem, no data changed', asy
       } catch (err) {
         failures.push(`probe ${describe(r)}: ${(err as Error).message}`);
       }
-      const refusedByGuard = res.statusCode === 403 && /"detail":"this route is for /.test(res.body);
+      const refusedByGuard = res.statusCode === 403 && /"detail":"this route is for |<Message>this route is for /.test(res.body);
       if (!refusedByGuard) op.roles.push(role);
     }
   }

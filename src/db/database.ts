@@ -24,6 +24,8 @@ export interface EstablishmentsTable {
   updated_at: UpdatedAt;
   /** 1: primary school (GAR-ENT-1D); 2: secondary. */
   degree: ColumnType<1 | 2, 1 | 2 | undefined, 1 | 2>;
+  /** The national directory's official fields (nature_uai, type_uai, commune, ...), GAR's names. */
+  official: ColumnType<Record<string, string>, string | undefined, string>;
 }
 
 export interface PublishersTable {
@@ -31,6 +33,8 @@ export interface PublishersTable {
   name: string;
   contact_email: string;
   created_at: CreatedAt;
+  /** GAR's distributor id, SIREN_ISNI (`[0-9]{9}_[0-9]{16}`). */
+  siren_isni: string | null;
 }
 
 // --- directory ---
@@ -134,6 +138,8 @@ export interface ResourcesTable {
   /** The publisher's per-SP options (src/doors/saml-idp/options.ts); {} is every default. */
   sp_options: ColumnType<unknown, string | undefined, string>;
   cas_back_channel_logout: ColumnType<boolean, boolean | undefined, boolean>;
+  /** GAR catalogue fields (vocabularies, labels, distributors, families); see gar-ws/catalogue.ts. */
+  catalogue: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
 /** Browser state of the SAML IdP door kept across a round trip (an AuthnRequest, a logout chain). */
@@ -143,6 +149,8 @@ export interface SamlIdpPendingTable {
   state: ColumnType<unknown, string, string>;
   created_at: CreatedAt;
   expires_at: Date | string;
+  /** GAR catalogue fields (vocabularies, labels, distributors, families); see gar-ws/catalogue.ts. */
+  catalogue: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
 export interface DataRequestsTable {
@@ -191,6 +199,50 @@ export interface SubscriptionsTable {
   comment: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+  category: ColumnType<'transferable' | 'non transferable', 'transferable' | 'non transferable' | undefined, 'transferable' | 'non transferable'>;
+  project_code: ColumnType<string | null, string | null | undefined, string | null>;
+  resource_label: ColumnType<string | null, string | null | undefined, string | null>;
+  resource_id_type: ColumnType<string, string | undefined, string>;
+  distributor_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A deleted subscription as it was, kept with its id for GAR's `aboSuppr` searches. */
+export interface DeletedSubscriptionsTable {
+  pk: number;
+  id: string;
+  publisher_id: string;
+  resource_id: string;
+  uai: string;
+  starts_at: Date | string;
+  ends_at: Date | string;
+  school_year: string | null;
+  assignment_type: 'INDIV' | 'ETABL';
+  audiences: string[];
+  licences: ColumnType<Licences, string, string>;
+  comment: string | null;
+  category: 'transferable' | 'non transferable';
+  project_code: string | null;
+  resource_label: string | null;
+  resource_id_type: string;
+  distributor_id: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+  deleted_at: Date | string;
+}
+
+/** A client certificate the operator mapped to a publisher or an ENT project. */
+export interface ClientCertificatesTable {
+  id: Generated<string>;
+  label: string;
+  fingerprint256: string | null;
+  subject: string | null;
+  issuer: string | null;
+  publisher_id: string | null;
+  ent_id: string | null;
+  valid_from: Date | string;
+  valid_until: Date | string;
+  revoked_at: Date | string | null;
+  created_at: CreatedAt;
 }
 
 export interface AssignmentsTable {
@@ -391,6 +443,8 @@ export interface Database {
   saml_idp_pending: SamlIdpPendingTable;
   browser_sessions: BrowserSessionsTable;
   browser_session_participants: BrowserSessionParticipantsTable;
+  deleted_subscriptions: DeletedSubscriptionsTable;
+  client_certificates: ClientCertificatesTable;
 }
 
 /** A person's broker session in a browser; the cookie value is never stored, only its SHA-256. */

@@ -5,6 +5,8 @@ import { completeAudit, dropAudit, insertAudit } from './audit.repository.js';
 const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Routes that decide rather than change: their record is the access log. */
 const NOT_CHANGES = new Set(['/v1/sso']);
+// GAR's subscription search is a POST that changes nothing (on the main listener and at GAR's root path).
+NOT_CHANGES.add('/ws/abonnement/abonnements').add('/abonnements');
 
 /** `/v1/establishments/:uai/directory` → `establishments.directory`. */
 export function objectTypeOf(route: string): string {

@@ -5,6 +5,8 @@ import { isValidUai } from '../../lib/uai.js';
 import { assertScope } from '../../plugins/auth.js';
 import { ResourceListParams, ResourceListSchema, type ListedResource } from './resource-list.schemas.js';
 import { assignedResources, establishmentProject, findPersonDbId } from './resource-list.repository.js';
+import { garResourceItem } from '../gar-ws/catalogue.js';
+import { catalogueFacts } from '../gar-ws/gar-ws.repository.js';
 
 /** ENT: what one of its people may open at one of its establishments now. */
 export const resourceListRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -31,15 +33,11 @@ export const resourceListRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const personDbId = await findPersonDbId(app.db, entId, personId);
       if (personDbId === undefined) throw errors.notFound('person', personId);
       const rows = await assignedResources(app.db, { personDbId, uai, now: app.clock() });
+      const facts = await catalogueFacts(app.db, rows.map((r) => r.resource_id));
+      const link = { brokerBaseUrl: app.config.brokerBaseUrl, entId, uai };
       const items: ListedResource[] = rows
         .map((r) => ({
-          idRessource: r.resource_id,
-          nomRessource: r.resource_name,
-          idEditeur: r.publisher_id,
-          nomEditeur: r.publisher_name,
-          urlVignette: r.thumbnail_url,
-          typePresentation: r.type_presentation,
-          urlAccesRessource: r.access_url,
+          ...garResourceItem(facts.get(r.resource_id)!, link),
           description: r.description,
           subscriptionId: r.subscription_id,
           validUntil: r.ends_at.toISOString(),

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { UAI_PATTERN } from '../../lib/uai.js';
+import { GarResourceItemSchema } from '../gar-ws/catalogue.js';
 
 export const ResourceListParams = Type.Object({
   uai: Type.String({ pattern: UAI_PATTERN, description: 'UAI: 7 digits and a check letter' }),
@@ -8,15 +9,12 @@ export const ResourceListParams = Type.Object({
 
 const nullableString = Type.Union([Type.String(), Type.Null()]);
 
-/** One entry of GAR's listeRessources, plus how to open it through the broker. */
+/**
+ * One entry of GAR's listeRessources (the same fields as the GAR-compatible resource service, whose
+ * urlAccesRessource is the broker's /domaineGar entry link), plus how to open it through the API.
+ */
 export const ListedResourceSchema = Type.Object({
-  idRessource: Type.String({ description: 'the ARK' }),
-  nomRessource: Type.String(),
-  idEditeur: Type.String(),
-  nomEditeur: Type.String(),
-  urlVignette: nullableString,
-  typePresentation: Type.String(),
-  urlAccesRessource: Type.Union([Type.String(), Type.Null()], { description: "the publisher's landing URL, if it gave one" }),
+  ...GarResourceItemSchema.properties,
   description: nullableString,
   subscriptionId: Type.String({ description: 'the subscription that grants it' }),
   validUntil: Type.String({ format: 'date-time', description: 'end of that subscription (exclusive)' }),

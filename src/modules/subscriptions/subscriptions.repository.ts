@@ -51,7 +51,22 @@ export async function updateSubscription(db: Kysely<Database>, pk: number, value
     .execute();
 }
 
-export async function deleteSubscription(db: Kysely<Database>, pk: number): Promise<void> {
+/**
+ * Copies a subscription, as it is, into deleted_subscriptions: a deleted subscription leaves the live
+ * table (so no decision, list or count can see it) and is kept, with its id, for GAR's `aboSuppr` searches.
+ */
+export async function archiveSubscription(db: Kysely<Database>, pk: number, now: Date): Promise<void> {
+  await sql`
+    insert into deleted_subscriptions (pk, id, publisher_id, resource_id, uai, starts_at, ends_at, school_year, assignment_type,
+      audiences, licences, comment, category, project_code, resource_label, resource_id_type, distributor_id, created_at, updated_at, deleted_at)
+    select pk, id, publisher_id, resource_id, uai, starts_at, ends_at, school_year, assignment_type,
+      audiences, licences, comment, category, project_code, resource_label, resource_id_type, distributor_id, created_at, updated_at, ${now}
+    from subscriptions where pk = ${pk}
+    on conflict (pk) do nothing`.execute(db);
+}
+
+export async function deleteSubscription(db: Kysely<Database>, pk: number, now: Date = new Date()): Promise<void> {
+  await archiveSubscription(db, pk, now);
   // Its assignments go with it (foreign key on delete cascade); said here so that nobody drops the cascade.
   await db.deleteFrom('assignments').where('subscription_pk', '=', pk).execute();
   await db.deleteFrom('subscriptions').where('pk', '=', pk).execute();

@@ -120,6 +120,10 @@ export const SubscriptionSchema = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   usage: Type.Optional(UsageSchema),
+  // Set through GAR's subscription service (/ws/abonnement): shown here so that both APIs say the same.
+  category: Type.Optional(Type.Union([Type.Literal('transferable'), Type.Literal('non transferable')], { description: 'GAR categorieAffectation' })),
+  projectCode: Type.Optional(Type.String({ description: 'GAR codeProjetRessource' })),
+  resourceLabel: Type.Optional(Type.String({ description: 'GAR libelleRessource, as the publisher sent it' })),
 });
 export type SubscriptionView = Static<typeof SubscriptionSchema>;
 

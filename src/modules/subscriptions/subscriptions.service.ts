@@ -172,5 +172,8 @@ export function toSubscriptionView(row: SubscriptionRow, now: Date, usage?: Usag
     createdAt: row.created_at.toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
     ...(usage ? { usage } : {}),
+    ...(row.category ? { category: row.category } : {}),
+    ...(row.project_code ? { projectCode: row.project_code } : {}),
+    ...(row.resource_label ? { resourceLabel: row.resource_label } : {}),
   };
 }
