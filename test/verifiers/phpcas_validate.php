@@ -15,6 +15,8 @@ CAS_GracefullTerminationException::throwInsteadOfExiting();
 try {
     phpCAS::client(CAS_VERSION_3_0, $u['host'], $u['port'], '', 'http://localhost', false);
     phpCAS::setNoCasServerValidation();
+    // Keep the ticket in the URL: phpCAS would otherwise redirect to clean it, ending this script.
+    phpCAS::setNoClearTicketsFromUrl();
     phpCAS::setServerServiceValidateURL($broker . '/p3/serviceValidate');
     phpCAS::setFixedServiceURL($service);
     $ok = phpCAS::isAuthenticated();
