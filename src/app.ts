@@ -130,7 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     'access',
     createAccess({ database: deps.database, clock: app.clock, accessLog: app.accessLog, metrics, idoSecret: config.idoSecret, log: app.log }),
   );
-  app.decorate('sessions', createSessions({ db: deps.database.db, clock: app.clock, config }));
+  app.decorate('sessions', createSessions({ db: deps.database.db, clock: app.clock, config, log: app.log }));
   app.addHook('onResponse', async (request, reply) => {
     // Route patterns, never raw URLs: label values stay few whatever callers send.
     const route = request.routeOptions.url ?? 'unmatched';

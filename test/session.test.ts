@@ -39,3 +39,22 @@ t.test('return paths stay on the broker', async (t) => {
   t.equal(safeReturnPath('/idp/profile/SAML2/Redirect/SSO?resume=x'), '/idp/profile/SAML2/Redirect/SSO?resume=x');
   for (const bad of ['https://evil.example/', '//evil.example', '/\\evil.example', 'relative', '/a\nb']) t.throws(() => safeReturnPath(bad), bad);
 });
+
+t.test('ending a session tells the doors that registered for it, once per session, whoever ends it', async (t) => {
+  const { app } = await buildTestApp(t);
+  const told: string[] = [];
+  app.sessions.onEnd(async (id) => void told.push(id));
+  app.sessions.onEnd(async () => {
+    throw new Error('a publisher that cannot be reached');
+  });
+  const a = await openSession(app, { entId: 'E1', personId: 'P1' });
+  const b = await openSession(app, { entId: 'E1', personId: 'P1' });
+  const c = await openSession(app, { entId: 'E1', personId: 'P2' });
+  await app.sessions.end(a.session.id, 'logout');
+  t.same(told, [a.session.id], 'logout: its listeners are called, a failing one does not fail the logout');
+  await app.sessions.end(a.session.id, 'logout');
+  t.same(told, [a.session.id], 'an ended session is not ended (nor told) twice');
+  await app.sessions.endForPerson('E1', 'P1', 'restriction');
+  t.same(told, [a.session.id, b.session.id], 'restriction: the person’s other live session, not someone else’s');
+  t.notOk(told.includes(c.session.id));
+});

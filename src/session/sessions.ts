@@ -63,6 +63,12 @@ export interface Sessions {
   loginUrl(returnPath: string): string;
   /** Deletes sessions ended or idle for longer than the absolute lifetime. */
   purge(): Promise<number>;
+  /**
+   * Called with each session that ends (logout, restriction, departure), after it has ended: a door
+   * whose publishers must be told (CAS back-channel logout) registers here, so ending a session is
+   * one call wherever it happens. Listener failures are logged, never the caller's failure.
+   */
+  onEnd(listener: (sessionId: string) => Promise<unknown>): void;
 }
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest();
@@ -92,7 +98,21 @@ function readCookie(header: string | undefined, name: string): string | undefine
 /** Only what a cookie we issued can look like: 32 random bytes in base64url. */
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
-export function createSessions(deps: { db: Kysely<Database>; clock: () => Date; config: Pick<Config, 'brokerBaseUrl' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'> }): Sessions {
+export function createSessions(deps: {
+  db: Kysely<Database>;
+  clock: () => Date;
+  config: Pick<Config, 'brokerBaseUrl' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>;
+  log?: { warn: (obj: object, msg: string) => void };
+}): Sessions {
+  const endListeners: Array<(sessionId: string) => Promise<unknown>> = [];
+  const ended = async (ids: string[]) => {
+    for (const id of ids) {
+      for (const listener of endListeners) {
+        await listener(id).catch((err: Error) => deps.log?.warn({ err: { message: err.message } }, 'a session-end listener failed'));
+      }
+    }
+    return ids;
+  };
   const secure = deps.config.brokerBaseUrl.startsWith('https:');
   const idleMs = deps.config.sessionIdleMinutes * 60_000;
   const absoluteMs = deps.config.sessionAbsoluteHours * 3_600_000;
@@ -141,10 +161,13 @@ export function createSessions(deps: { db: Kysely<Database>; clock: () => Date; 
     },
     create,
     async end(sessionId, reason) {
-      await endSessions(deps.db, { ids: [sessionId], now: deps.clock(), reason });
+      await ended(await endSessions(deps.db, { ids: [sessionId], now: deps.clock(), reason }));
     },
-    endForPerson(entId, personId, reason) {
-      return endSessions(deps.db, { entId, personId, now: deps.clock(), reason });
+    async endForPerson(entId, personId, reason) {
+      return ended(await endSessions(deps.db, { entId, personId, now: deps.clock(), reason }));
+    },
+    onEnd(listener) {
+      endListeners.push(listener);
     },
     clearCookie(reply) {
       reply.header('set-cookie', `${SESSION_COOKIE}=; ${attributes}; Max-Age=0`);

@@ -74,6 +74,8 @@ function resumeSigner(app: FastifyInstance) {
 /** Public: the broker's CAS 3.0 server for publishers (paths as GAR serves them). */
 export const casRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const resume = resumeSigner(app);
+  // However a broker session ends (CAS or SAML logout, ENT logout, restriction), its CAS services are told.
+  app.sessions.onEnd((sessionId) => notifyCasLogout(app, sessionId));
 
   app.get(
     '/login',
@@ -121,7 +123,6 @@ export const casRoutes: FastifyPluginAsyncTypebox = async (app) => {
         // A login through the ENT again: this session (and its services) ends, as for a logout.
         await app.sessions.end(session.id, 'cas_renew');
         app.sessions.clearCookie(reply);
-        await notifyCasLogout(app, session.id);
         return toLogin();
       }
 
@@ -233,7 +234,6 @@ export const casRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (session) {
         await app.sessions.end(session.id, 'cas_logout');
         app.sessions.clearCookie(reply);
-        await notifyCasLogout(app, session.id);
       }
       const target = request.query.service ?? request.query.url;
       const service = target ? normalizeService(target) : null;

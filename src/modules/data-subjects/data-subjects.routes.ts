@@ -59,10 +59,13 @@ export const dataSubjectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const now = app.clock();
       const hash = personHash(app.config.idoSecret, entId, personId);
       // The kept record and the person's flag change together: one never holds without the other.
-      return app.db.transaction().execute(async (trx) => {
+      const result = await app.db.transaction().execute(async (trx) => {
         await keepRightsRecord(trx, { entId, personHash: hash, kind, at: now, by: request.caller.sub });
         return setRestriction(trx, ref, kind, now);
       });
+      // A restricted or objecting person's browser sessions end now, and the publishers they reached are told.
+      await app.sessions.endForPerson(entId, personId, kind);
+      return result;
     },
   );
 
