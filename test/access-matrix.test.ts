@@ -580,11 +580,12 @@ t.test('every route × every role, in and out of scope, and without a token, ans
       calls++;
       const label = `${op} as ${p.who} (${p.scope} of scope)`;
       t.equal(res.statusCode, p.expect, `${label}${res.statusCode === p.expect ? '' : `: ${res.body.slice(0, 300)}`}`);
-      if (p.expect >= 400 && !p.probe.html && !('protocol' in rule)) t.ok(isProblem(res), `${label}: problem+json`);
-      if (p.expect >= 400 && p.probe.html) t.match(res.headers['content-type'], /^text\/html/, `${label}: an HTML page`);
+      // Refusals in each caller's own language: GAR's Erreur on /ws, a page for browsers, the protocol's
+      // own error on CAS/OIDC endpoints, problem+json everywhere else.
       if (p.expect >= 400) {
         if (op.includes(' /ws/')) t.ok(isGarError(res), `${label}: GAR's Erreur`);
-        else t.ok(isProblem(res), `${label}: problem+json`);
+        else if (p.probe.html) t.match(res.headers['content-type'], /^text\/html/, `${label}: an HTML page`);
+        else if (!('protocol' in rule)) t.ok(isProblem(res), `${label}: problem+json`);
       }
       if (res.statusCode === p.expect && p.expect < 400 && p.probe.check) await p.probe.check(res);
       return res;
