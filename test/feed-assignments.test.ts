@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildTestApp, bearer } from './helper.js';
 import { UAI_A, entZ0, onboard, sampleSnapshot } from './directory-fixtures.js';
-import { insertAssignment, insertPublisher, insertResource, insertSubscription } from './factories.js';
+import { insertAssignment, insertAssignmentManager, insertPublisher, insertResource, insertSubscription } from './factories.js';
 import { runRetention } from '../src/modules/maintenance/retention.js';
 
 const HEAD_A = { sub: 'resp-1', role: 'establishment', uais: [UAI_A] } as const;
@@ -15,6 +15,8 @@ t.test('assignments survive the directory: omitted sections, detached groups, re
 
   await insertPublisher(db, 'P1');
   await insertResource(db, { id: 'ark:/1/r', publisherId: 'P1' });
+  // The establishment token's person is a responsable d'affectation of the school (the default policy).
+  await insertAssignmentManager(db, { personId: HEAD_A.sub, uais: [UAI_A] });
   const sub = await insertSubscription(db, { id: 'S1', publisherId: 'P1', resourceId: 'ark:/1/r', uai: UAI_A });
   const group = await db.selectFrom('groups').select('id').where('uai', '=', UAI_A).where('code', '=', '3A').executeTakeFirstOrThrow();
   const assignment = await insertAssignment(db, { subscriptionPk: sub, uai: UAI_A, type: 'division', groupId: group.id });

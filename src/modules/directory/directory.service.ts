@@ -78,7 +78,12 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
     body.groups === undefined && (body.memberships?.length || body.teachings?.length)
       ? new Map([...(await repo.storedGroupKinds(db, [...new Set([...(body.memberships ?? []), ...(body.teachings ?? [])].map((m) => m.groupCode))].map((code) => ({ uai, code }))))].map(([k, v]) => [k.slice(uai.length + 1), v]))
       : undefined;
-  const problems = [...ctx.schemaErrors, ...checkSnapshot(body, { uai, projectUais, today: now }, storedGroups)];
+  const degree = body.establishment?.degree ?? (await repo.degreeOf(db, uai));
+  const problems = [
+    ...ctx.schemaErrors,
+    ...checkSnapshot(body, { uai, projectUais, today: now }, storedGroups),
+    ...(degree === 1 ? checkPrimary(body, '') : []),
+  ];
   if (problems.length) throw invalid(problems);
 
   const groups = (body.groups ?? []).map((g) => ({ uai, code: g.code, name: g.name, kind: g.kind, divisions: sortedSet(g.divisions ?? []) }));
