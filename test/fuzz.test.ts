@@ -477,6 +477,14 @@ t.test('fuzzed bad input: no 5xx, every refusal a problem, no data changed', asy
         }
         return;
       }
+      // Browser and protocol doors (entry link, SAML, CAS, OIDC) refuse in their callers' language: a page,
+      // a SAML or CAS document, an OAuth error. They must still refuse with a 4xx and say what it is.
+      if (!r.url.startsWith('/v1/') && !type.startsWith('application/problem+json')) {
+        if (!/^(text\/html|application\/(json|xml|samlmetadata\+xml)|text\/xml)/.test(type)) {
+          throw new Error(`a ${res.statusCode} of a browser or protocol door with no readable type (${type}): ${short(res.body)}`);
+        }
+        return;
+      }
       if (!type.startsWith('application/problem+json')) throw new Error(`a ${res.statusCode} that is not problem+json (${type}): ${short(res.body)}`);
       let p: { type?: unknown; title?: unknown; status?: unknown };
       try {
