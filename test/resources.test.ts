@@ -210,7 +210,7 @@ t.test('the attribute dictionary is readable by every role and holds no birth da
   const { items } = (await app.inject({ method: 'GET', url: '/v1/attributes', headers: bearer(app, PUB_A) })).json();
   t.same(items.filter((a: { alwaysSent: boolean }) => a.alwaysSent).map((a: { code: string }) => a.code), ['IDO']);
   const codes = items.map((a: { code: string }) => a.code);
-  t.same(codes.sort(), ['CIV', 'DIV', 'E_MS', 'GRO', 'IDC', 'IDO', 'LRA', 'MEF', 'NOM', 'PRE', 'PRO', 'P_MEL', 'P_MS', 'UAI', 'idENT'].sort());
+  t.same(codes.sort(), ['CIV', 'DIV', 'E_MS', 'E_MS4', 'GRO', 'IDC', 'IDO', 'LRA', 'MEF', 'NOM', 'PRE', 'PRO', 'P_MEL', 'P_MS', 'P_MS4', 'UAI', 'idENT'].sort());
   t.notOk(items.some((a: { code: string; label: string }) => /naiss|birth|patro|autres/i.test(`${a.code} ${a.label}`)));
   const pMel = items.find((a: { code: string }) => a.code === 'P_MEL');
   t.notOk(pMel.profiles.includes('National_elv'), 'P_MEL is never sent for pupils');
