@@ -18,7 +18,7 @@ import { registerRateLimits } from './plugins/rate-limit.js';
 import { fairSharePlugin } from './plugins/fair-share.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { v1Routes } from './routes.js';
-import { OPENAPI_INFO } from './openapi-info.js';
+import { OPENAPI_INFO, truthfulBodies } from './openapi-info.js';
 import { createIdentityProvider, type IdentityProvider } from './saml/idp.js';
 import { AccessLogWriter } from './modules/access-log/access-log.writer.js';
 import { ensureMonthlyPartitions, PARTITIONED_TABLES } from './modules/maintenance/partitions.js';
@@ -180,7 +180,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerErrorHandling(app);
   registerInputGuard(app);
   registerJsonBodyParser(app);
-  await app.register(fastifySwagger, { openapi: OPENAPI_INFO(config) });
+  await app.register(fastifySwagger, { openapi: OPENAPI_INFO(config), transformObject: truthfulBodies as never });
   await app.register(authPlugin, { config });
   await registerRateLimits(app, config);
   await app.register(fairSharePlugin, { config });

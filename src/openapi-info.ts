@@ -40,3 +40,20 @@ export const OPENAPI_INFO = (_config: Config) => ({
     { name: 'directory', description: 'The directory feed of establishments (JSON and GAR-ENT XML) and reading it back' },
   ],
 });
+
+/** A route schema key: the body may be left out (swagger otherwise marks every declared body required). */
+export const OPTIONAL_BODY = 'x-optional-body';
+
+type OpenApiDoc = { paths?: Record<string, Record<string, Record<string, unknown> & { requestBody?: { required?: boolean } }>> };
+
+/** Makes the document say what the routes accept: a body marked optional is `required: false`. */
+export function truthfulBodies({ openapiObject }: { openapiObject: Partial<OpenApiDoc> }) {
+  for (const methods of Object.values(openapiObject.paths ?? {})) {
+    for (const op of Object.values(methods)) {
+      if (op[OPTIONAL_BODY] !== true) continue;
+      delete op[OPTIONAL_BODY];
+      if (op.requestBody) op.requestBody.required = false;
+    }
+  }
+  return openapiObject;
+}

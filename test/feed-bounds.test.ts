@@ -143,3 +143,16 @@ t.test('bad birth dates are 400s naming the record, and the log holds no date', 
   const log = lines.join('');
   for (const date of ['2011-19-37', '0000-01-01', '2031-02-03', '2013-02-29']) t.notOk(log.includes(date), `the log never holds ${date}`);
 });
+
+t.test('a feed body that is no object (null, a list, a number) is a 400 on both routes, never a 500', async (t) => {
+  const { app } = await buildTestApp(t);
+  await onboard(app);
+  for (const payload of ['null', '[]', '3', '"x"', 'true']) {
+    for (const [method, url] of [['PUT', `/v1/establishments/${UAI_A}/directory`], ['POST', `/v1/establishments/${UAI_A}/directory/changes`]] as const) {
+      const res = await app.inject({ method, url, headers: { ...bearer(app, entZ0), 'content-type': 'application/json' }, payload });
+      t.equal(res.statusCode, 400, `${method} ${payload}`);
+      t.match(res.headers['content-type'], /application\/problem\+json/);
+      t.match(res.json().errors, [{ message: /object/ }], 'the schema says what was expected');
+    }
+  }
+});

@@ -56,7 +56,12 @@ function bodySchemaErrors(request: FastifyRequest): FieldError[] {
   const v = request.validationError as (Error & { validation?: unknown[]; validationContext?: string }) | undefined;
   if (!v) return [];
   if (v.validationContext !== 'body') throw v;
-  return schemaErrors((v.validation ?? []) as Parameters<typeof schemaErrors>[0]);
+  const found = schemaErrors((v.validation ?? []) as Parameters<typeof schemaErrors>[0]);
+  // The feed rules read an object's sections: a body that is no object (null, a list, a number) has
+  // nothing for them to add, and would only trip them.
+  const body = request.body;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw errors.validation('invalid directory feed', found);
+  return found;
 }
 
 /** ENT: the JSON feed of one establishment. */

@@ -39,6 +39,7 @@ import {
 } from './gar-ws.schemas.js';
 import { Type } from '@sinclair/typebox';
 import { pageOf, searchFromFiltres } from './filtres.js';
+import { OPTIONAL_BODY } from '../../openapi-info.js';
 
 /** The largest XML body a GAR route reads. */
 const XML_BODY_LIMIT = 256 * 1024;
@@ -255,7 +256,7 @@ function abonnementRoutes(base: string): FastifyPluginAsyncTypebox {
       response: { 200: both(Type.Object({ abonnements: Type.Array(AbonnementJson) }), '<abonnements>', 'One page of subscriptions'), ...garErrors(400, 401, 403, 413, 415) },
     });
     app.get(`${base}/abonnements`, { schema: searchSchema('GET'), preParsing: readGetBody }, search);
-    app.post(`${base}/abonnements`, { schema: { ...searchSchema('POST'), body: XmlBody('<filtres>') as never } }, search);
+    app.post(`${base}/abonnements`, { schema: { ...searchSchema('POST'), body: XmlBody('<filtres>') as never, [OPTIONAL_BODY]: true } }, search);
 
     app.get(
       `${base}/etablissements/etablissements.xml`,
