@@ -228,6 +228,13 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       html: true,
     })),
+    'GET /saml/sp/slo': inOnly(() => ({ url: '/saml/sp/slo', html: true })),
+    'POST /saml/sp/slo': inOnly(() => ({
+      url: '/saml/sp/slo',
+      payload: 'RelayState=nothing',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      html: true,
+    })),
     'GET /discovery': inOnly(() => ({ url: '/discovery?return=%2F' })),
     'GET /idp/metadata': inOnly(() => ({ url: '/idp/metadata' })),
     'GET /idp/profile/SAML2/Redirect/SSO': inOnly(() => ({ url: `/idp/profile/SAML2/Redirect/SSO?SAMLRequest=${encodeURIComponent(deflateRawSync(authnRequest).toString('base64'))}` })),

@@ -31,6 +31,9 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'GET /domaineGar': { public: 302 },
   'GET /saml/sp/metadata': { public: 200 },
   'POST /saml/sp/acs': { public: 400 },
+  // A logout started at the ENT: without a signed LogoutRequest there is nothing to do.
+  'GET /saml/sp/slo': { public: 400 },
+  'POST /saml/sp/slo': { public: 400 },
   'GET /discovery': { public: 200 },
   'GET /idp/metadata': { public: 200 },
   // The IdP door: browser protocol endpoints, no token (a valid AuthnRequest without a session goes to the ENT login).

@@ -62,7 +62,7 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   assignments: ['id', 'subscription_pk', 'uai', 'target_type', 'person_id', 'group_id', 'profile', 'created_at', 'created_by', 'created_as', 'group_code', 'detached_at'],
   ent_idps: [
     'ent_id', 'entity_id', 'sso_url', 'sso_binding', 'signing_certificates', 'metadata_xml', 'attr_ent_id', 'attr_person_id',
-    'allow_sha1', 'created_at', 'updated_at',
+    'allow_sha1', 'slo_url', 'created_at', 'updated_at',
   ],
   entry_requests: ['id', 'authn_request_id', 'ent_id', 'uai', 'resource_id', 'return_path', 'created_at', 'expires_at'],
   saml_seen_assertions: ['idp_entity_id', 'assertion_id', 'expires_at'],

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { createPublicKey, verify } from 'node:crypto';
-import { inflateRawSync } from 'node:zlib';
+import { createPublicKey, createSign, verify } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import { buildApp } from '../src/app.js';
@@ -292,4 +292,73 @@ t.test('discovery: choose the ENT, remembered; login then back to the broker pat
     const res = await app.inject({ method: 'GET', url: `/discovery?return=${bad}&entId=Z0` });
     t.equal(res.statusCode, 400, bad);
   }
+});
+
+/** A LogoutRequest from the ENT's IdP, HTTP-Redirect binding, its query signed with `key` (RSA-SHA256) unless null. */
+function idpLogoutUrl(o: { issuer: string; nameId: string; sessionIndex?: string; key: string | null; relayState?: string; now: Date }) {
+  const id = newId();
+  const xml =
+    `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" ` +
+    `IssueInstant="${o.now.toISOString()}" Destination="https://broker.test/saml/sp/slo"><saml:Issuer>${o.issuer}</saml:Issuer>` +
+    `<saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">${o.nameId}</saml:NameID>` +
+    (o.sessionIndex ? `<samlp:SessionIndex>${o.sessionIndex}</samlp:SessionIndex>` : '') +
+    `</samlp:LogoutRequest>`;
+  let query = `SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}`;
+  if (o.relayState) query += `&RelayState=${encodeURIComponent(o.relayState)}`;
+  if (o.key === null) return { url: `/saml/sp/slo?${query}`, id };
+  query += `&SigAlg=${encodeURIComponent('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256')}`;
+  const signature = createSign('sha256').update(query).sign(o.key, 'base64');
+  return { url: `/saml/sp/slo?${query}&Signature=${encodeURIComponent(signature)}`, id };
+}
+
+t.test('logout started at the ENT: a signed LogoutRequest ends the session, tells the SAML publisher, and the IdP gets a signed LogoutResponse', async (t) => {
+  const { app, db, idp, clock } = await setup(t);
+  const IDP_SLO = 'https://ent.example/auth/saml/slo';
+  await db.updateTable('ent_idps').set({ slo_url: IDP_SLO }).where('ent_id', '=', 'Z0').execute();
+  const metadata = (await app.inject({ url: '/saml/sp/metadata' })).body;
+  t.match(metadata, /<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2\.0:bindings:HTTP-Redirect" Location="https:\/\/broker\.test\/saml\/sp\/slo"\/>/, 'the SP metadata offers its SLO endpoint');
+
+  const req = fromLocation(await app.inject({ method: 'GET', url: link() }));
+  const cookie = cookieOf(await answer(app, entResponse(idp, req.requestId, clock.now), req.relayState))!;
+  const row = await db.selectFrom('browser_sessions').select(['id', 'idp_name_id', 'idp_session_index']).executeTakeFirstOrThrow();
+  await app.sessions.addParticipant(row.id, { door: 'saml_idp', resourceId: RES_P1, party: 'https://sp.test/metadata', nameId: 'opaque-1', sessionIndex: '_s1', sloUrl: 'https://sp.test/slo' });
+  const alive = async () => (await app.inject({ url: link(), headers: { cookie } })).headers.location === RES_URL;
+  const subject = { issuer: idp.entityId, nameId: row.idp_name_id!, sessionIndex: row.idp_session_index!, now: clock.now };
+
+  const unsigned = await app.inject({ url: idpLogoutUrl({ ...subject, key: null }).url, headers: { cookie } });
+  t.equal(unsigned.statusCode, 403, 'an unsigned LogoutRequest is refused');
+  t.match(unsigned.headers['content-type'], /text\/html/);
+  const forged = await app.inject({ url: idpLogoutUrl({ ...subject, key: newTestIdp('evil').keyPem }).url, headers: { cookie } });
+  t.equal(forged.statusCode, 403, 'one signed by another key too');
+  const stranger = await app.inject({ url: idpLogoutUrl({ ...subject, issuer: 'https://unknown.example/idp', key: idp.keyPem }).url, headers: { cookie } });
+  t.equal(stranger.statusCode, 403, 'an IdP no project registered');
+  const otherSession = await app.inject({ url: idpLogoutUrl({ ...subject, sessionIndex: '_another', key: idp.keyPem }).url, headers: { cookie } });
+  t.equal(otherSession.statusCode, 302, 'a SessionIndex of another session is answered…');
+  t.ok(await alive(), '…and leaves this session alone');
+
+  const lo = idpLogoutUrl({ ...subject, key: idp.keyPem, relayState: 'ent-relay-1' });
+  const step = await app.inject({ url: lo.url, headers: { cookie } });
+  t.equal(step.statusCode, 200, step.body.slice(0, 300));
+  t.match(String(step.headers['set-cookie']), /gar_session=;/, 'the session cookie is cleared');
+  const frame = /<iframe id="slo" title="[^"]*" src="([^"]+)"/.exec(step.body)![1]!.replace(/&amp;/g, '&');
+  t.match(frame, /^https:\/\/sp\.test\/slo\?SAMLRequest=/, 'the publisher is told at its SingleLogoutService');
+  t.match(inflateRawSync(Buffer.from(new URL(frame).searchParams.get('SAMLRequest')!, 'base64')).toString(), /<saml:NameID[^>]*>opaque-1</, 'with the NameID it was given');
+  const next = /<a id="next" href="([^"]+)"/.exec(step.body)![1]!.replace(/&amp;/g, '&');
+  const toDone = await app.inject({ url: next });
+  t.equal(toDone.statusCode, 302);
+  t.match(String(toDone.headers.location), /^\/saml\/sp\/slo\?done=/);
+  const done = await app.inject({ url: String(toDone.headers.location) });
+  t.equal(done.statusCode, 302);
+  const back = new URL(String(done.headers.location));
+  t.equal(`${back.origin}${back.pathname}`, IDP_SLO, 'the IdP is answered at its SingleLogoutService');
+  t.equal(back.searchParams.get('RelayState'), 'ent-relay-1', 'RelayState echoed');
+  const signed = String(done.headers.location).split('?')[1]!;
+  const octets = signed.slice(0, signed.indexOf('&Signature='));
+  t.ok(verify('sha256', Buffer.from(octets), createPublicKey(testConfig().samlSigningCert), Buffer.from(back.searchParams.get('Signature')!, 'base64')), 'signed by the broker’s SP key');
+  const response = inflateRawSync(Buffer.from(back.searchParams.get('SAMLResponse')!, 'base64')).toString();
+  t.match(response, new RegExp(`InResponseTo="${lo.id}"`));
+  t.match(response, /StatusCode Value="urn:oasis:names:tc:SAML:2\.0:status:Success"/);
+  t.match(response, /<saml:Issuer[^>]*>https:\/\/broker\.test\/saml\/sp\/metadata<\/saml:Issuer>/, "issued by the broker as SP");
+  t.notOk(await alive(), 'the session is over: the entry link goes back to the ENT');
+  t.equal((await app.inject({ url: String(toDone.headers.location) })).statusCode, 200, 'the answer is given once; a replay only says “logged out”');
 });

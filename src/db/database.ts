@@ -145,7 +145,7 @@ export interface ResourcesTable {
 /** Browser state of the SAML IdP door kept across a round trip (an AuthnRequest, a logout chain). */
 export interface SamlIdpPendingTable {
   id: string;
-  kind: 'authn' | 'logout';
+  kind: 'authn' | 'logout' | 'ent_logout';
   state: ColumnType<unknown, string, string>;
   created_at: CreatedAt;
   expires_at: Date | string;
@@ -337,6 +337,8 @@ export interface EntIdpsTable {
   attr_ent_id: ColumnType<string, string | undefined, string>;
   attr_person_id: ColumnType<string, string | undefined, string>;
   allow_sha1: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The IdP's HTTP-Redirect SingleLogoutService, where an ENT-started logout is answered. */
+  slo_url: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

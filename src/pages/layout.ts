@@ -26,9 +26,10 @@ ul.choices li{margin:0.5rem 0}
 .button,button{display:inline-block;background:#000091;color:#fff;border:0;border-radius:0.25rem;padding:0.5rem 1rem;font:inherit;text-decoration:none;cursor:pointer}
 label{display:block;font-weight:600;margin-bottom:0.25rem}
 input[type=search]{font-size:1rem;padding:0.4rem;width:100%;max-width:24rem;box-sizing:border-box;border:1px solid #3a3a3a}
+#slo{border:0}
 `.replace(/\n/g, '');
 
-const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLESHEET).digest('base64')}'`;
+export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLESHEET).digest('base64')}'`;
 
 /** Only our stylesheet applies; forms go back to the broker only; nothing may frame the page. */
 export const PAGE_CSP = `default-src 'none'; style-src ${STYLE_HASH}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;

@@ -8,6 +8,8 @@ export interface ParsedIdpMetadata {
   ssoUrl?: string;
   /** Base64 DER bodies of the signing KeyDescriptors (those with use="signing" or no use). */
   signingCertificates: string[];
+  /** The HTTP-Redirect SingleLogoutService, where the broker answers a logout the ENT starts. */
+  sloUrl?: string;
 }
 
 export const HTTP_REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
@@ -39,5 +41,7 @@ export function parseIdpMetadata(xml: string): ParsedIdpMetadata {
   }
   const redirect = children(idp, NS.md, 'SingleSignOnService').find((s) => s.getAttribute('Binding') === HTTP_REDIRECT);
   const ssoUrl = redirect?.getAttribute('Location')?.trim();
-  return { entityId, ...(ssoUrl ? { ssoUrl } : {}), signingCertificates };
+  const slo = children(idp, NS.md, 'SingleLogoutService').find((s) => s.getAttribute('Binding') === HTTP_REDIRECT);
+  const sloUrl = (slo?.getAttribute('ResponseLocation') || slo?.getAttribute('Location'))?.trim();
+  return { entityId, ...(ssoUrl ? { ssoUrl } : {}), signingCertificates, ...(sloUrl ? { sloUrl } : {}) };
 }

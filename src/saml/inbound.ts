@@ -74,7 +74,7 @@ const text = (e: Element | undefined) => (e?.textContent ?? '').trim();
 const optAttr = (e: Element, name: string) => (e.hasAttribute(name) ? e.getAttribute(name)!.trim() : undefined);
 const bool = (v: string | undefined) => v === 'true' || v === '1';
 
-interface Common {
+export interface SignedMessage {
   id: string;
   issuer: string;
   destination?: string;
@@ -84,7 +84,7 @@ interface Common {
   xml: string;
 }
 
-function common(root: Element, xml: string, expected: string): Common {
+function common(root: Element, xml: string, expected: string): SignedMessage {
   if (root.namespaceURI !== NS.samlp || root.localName !== expected) {
     throw new SamlMessageError(`expected a samlp:${expected}, got ${root.localName ?? 'nothing'}`);
   }
@@ -97,7 +97,7 @@ function common(root: Element, xml: string, expected: string): Common {
   return { id, issuer, ...(destination ? { destination } : {}), signed: child(root, NS.ds, 'Signature') !== undefined, root, xml };
 }
 
-export interface AuthnRequest extends Common {
+export interface AuthnRequest extends SignedMessage {
   acsUrl?: string;
   acsIndex?: number;
   protocolBinding?: string;
@@ -133,7 +133,7 @@ export function readAuthnRequest(xml: string): AuthnRequest {
   };
 }
 
-export interface LogoutRequest extends Common {
+export interface LogoutRequest extends SignedMessage {
   nameId: string;
   sessionIndexes: string[];
 }
@@ -148,7 +148,7 @@ export function readLogoutRequest(xml: string): LogoutRequest {
   return { ...base, nameId: text(child(root, NS.saml, 'NameID')), sessionIndexes };
 }
 
-export interface LogoutResponse extends Common {
+export interface LogoutResponse extends SignedMessage {
   inResponseTo?: string;
   status: string;
 }
@@ -212,7 +212,7 @@ export function verifyRedirectSignature(rawQuery: string, param: 'SAMLRequest' |
  * HTTP-POST enveloped signature. Wrapping attacks are closed by shape: exactly one ds:Signature, a
  * child of the root, one Reference, and that Reference is the root's ID (unique in the document).
  */
-export function verifyPostSignature(message: Common, certificates: string[]): void {
+export function verifyPostSignature(message: SignedMessage, certificates: string[]): void {
   const { root, xml, id } = message;
   const signature = child(root, NS.ds, 'Signature');
   if (!signature) throw new SamlMessageError('the message is not signed');

@@ -4,6 +4,7 @@ import type { SigningKeys } from './keys.js';
 import { NS, samlInstant, xmlAttr, xmlText } from './xml.js';
 
 export const HTTP_POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
+const HTTP_REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
 const TRANSIENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
 const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
 
@@ -12,6 +13,8 @@ export interface ServiceProvider {
   /** The metadata URL, as GAR's SPs use theirs (front-doors.md): ENTs can fetch what they trust. */
   entityId: string;
   acsUrl: string;
+  /** Where the ENT's IdP sends the LogoutRequest of a logout started at the ENT. */
+  sloUrl: string;
   keys: SigningKeys;
   metadataXml: string;
   metadataEtag: string;
@@ -22,6 +25,7 @@ export interface ServiceProvider {
 export function createServiceProvider(baseUrl: string, keys: SigningKeys): ServiceProvider {
   const entityId = `${baseUrl}/saml/sp/metadata`;
   const acsUrl = `${baseUrl}/saml/sp/acs`;
+  const sloUrl = `${baseUrl}/saml/sp/slo`;
   const keyDescriptor = (use: string, cert: string) =>
     `<md:KeyDescriptor use="${use}"><ds:KeyInfo xmlns:ds="${NS.ds}"><ds:X509Data><ds:X509Certificate>${cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`;
   const certs = [keys.certificate, ...(keys.nextCertificate ? [keys.nextCertificate] : [])];
@@ -32,6 +36,8 @@ export function createServiceProvider(baseUrl: string, keys: SigningKeys): Servi
     `<md:SPSSODescriptor AuthnRequestsSigned="true" WantAssertionsSigned="true" protocolSupportEnumeration="${NS.samlp}">` +
     certs.map((c) => keyDescriptor('signing', c)).join('') +
     keyDescriptor('encryption', keys.certificate) +
+    `<md:SingleLogoutService Binding="${HTTP_REDIRECT}" Location="${xmlAttr(sloUrl)}"/>` +
+    `<md:SingleLogoutService Binding="${HTTP_POST}" Location="${xmlAttr(sloUrl)}"/>` +
     `<md:NameIDFormat>${TRANSIENT}</md:NameIDFormat>` +
     `<md:AssertionConsumerService Binding="${HTTP_POST}" Location="${xmlAttr(acsUrl)}" index="0" isDefault="true"/>` +
     `</md:SPSSODescriptor></md:EntityDescriptor>\n`;
@@ -39,6 +45,7 @@ export function createServiceProvider(baseUrl: string, keys: SigningKeys): Servi
   return {
     entityId,
     acsUrl,
+    sloUrl,
     keys,
     metadataXml,
     metadataEtag: `"${createHash('sha256').update(metadataXml).digest('base64url').slice(0, 27)}"`,

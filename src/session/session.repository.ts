@@ -43,12 +43,17 @@ export async function touchLiveSession(
 
 export async function endSessions(
   db: Kysely<Database>,
-  q: { ids?: string[]; entId?: string; personId?: string; now: Date; reason: string },
+  q: { ids?: string[]; entId?: string; personId?: string; idp?: { entityId: string; nameId: string; sessionIndexes: string[] }; now: Date; reason: string },
 ): Promise<string[]> {
   let query = db.updateTable('browser_sessions').set({ ended_at: q.now, ended_reason: q.reason }).where('ended_at', 'is', null);
   if (q.ids) query = query.where('id', 'in', q.ids.length > 0 ? q.ids : ['00000000-0000-0000-0000-000000000000']);
   if (q.entId !== undefined) query = query.where('ent_id', '=', q.entId);
   if (q.personId !== undefined) query = query.where('person_id', '=', q.personId);
+  if (q.idp) {
+    query = query.where('idp_entity_id', '=', q.idp.entityId).where('idp_name_id', '=', q.idp.nameId);
+    // SAML core 3.7.1: with SessionIndex elements, only the sessions they name.
+    if (q.idp.sessionIndexes.length > 0) query = query.where('idp_session_index', 'in', q.idp.sessionIndexes);
+  }
   const rows = await query.returning('id').execute();
   return rows.map((r) => r.id);
 }

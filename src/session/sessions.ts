@@ -56,6 +56,8 @@ export interface Sessions {
   end(sessionId: string, reason: string): Promise<void>;
   /** Ends every live session of a person (restriction, departure): returns the ids ended. */
   endForPerson(entId: string, personId: string, reason: string): Promise<string[]>;
+  /** Ends the live sessions the ENT's IdP names in a LogoutRequest (its NameID, and SessionIndexes if any). */
+  endForIdpSubject(idp: { entityId: string; nameId: string; sessionIndexes: string[] }, reason: string): Promise<string[]>;
   clearCookie(reply: FastifyReply): void;
   addParticipant(sessionId: string, p: Participant): Promise<void>;
   participants(sessionId: string): Promise<Required<Participant>[]>;
@@ -165,6 +167,9 @@ export function createSessions(deps: {
     },
     async endForPerson(entId, personId, reason) {
       return ended(await endSessions(deps.db, { entId, personId, now: deps.clock(), reason }));
+    },
+    async endForIdpSubject(idp, reason) {
+      return ended(await endSessions(deps.db, { idp, now: deps.clock(), reason }));
     },
     onEnd(listener) {
       endListeners.push(listener);

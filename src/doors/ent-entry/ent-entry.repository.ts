@@ -5,7 +5,7 @@ import type { IdpView } from './idp.schemas.js';
 export type IdpRow = Selectable<EntIdpsTable>;
 const IDP_COLUMNS = [
   'ent_id', 'entity_id', 'sso_url', 'sso_binding', 'signing_certificates', 'metadata_xml', 'attr_ent_id', 'attr_person_id', 'allow_sha1',
-  'created_at', 'updated_at',
+  'slo_url', 'created_at', 'updated_at',
 ] as const;
 
 const iso = (d: Date | string) => new Date(d).toISOString();
@@ -19,6 +19,7 @@ export const toIdpView = (r: IdpRow, sharedWith: string[]): IdpView => ({
   fromMetadata: r.metadata_xml !== null,
   attributeNames: { entId: r.attr_ent_id, personId: r.attr_person_id },
   allowSha1: r.allow_sha1,
+  sloUrl: r.slo_url,
   sharedWith,
   createdAt: iso(r.created_at),
   updatedAt: iso(r.updated_at),
@@ -32,6 +33,7 @@ export interface IdpValues {
   attr_ent_id: string;
   attr_person_id: string;
   allow_sha1: boolean;
+  slo_url: string | null;
 }
 
 export async function upsertIdp(db: Kysely<Database>, entId: string, v: IdpValues, now: Date): Promise<{ row: IdpRow; created: boolean }> {
@@ -149,4 +151,9 @@ export async function resourceAndEstablishment(db: Kysely<Database>, resourceId:
     ssoMode: r?.sso_mode ?? null,
     establishmentName: r?.establishment_name ?? null,
   };
+}
+
+/** Every registration of an IdP entityID (one platform may serve several projects): its keys and logout endpoint. */
+export async function idpsByEntity(db: Kysely<Database>, entityId: string): Promise<Array<{ ent_id: string; signing_certificates: string[]; slo_url: string | null }>> {
+  return db.selectFrom('ent_idps').select(['ent_id', 'signing_certificates', 'slo_url']).where('entity_id', '=', entityId).orderBy('ent_id').execute();
 }

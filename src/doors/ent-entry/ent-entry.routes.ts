@@ -22,6 +22,7 @@ import {
   resourceAndEstablishment,
   takeEntryRequest,
 } from './ent-entry.repository.js';
+import { entLogoutRoutes } from './ent-logout.js';
 import { parseEntryLink, safeReturnPath } from './entry-link.js';
 
 const tags = ['browser'];
@@ -317,6 +318,8 @@ export const entEntryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.redirect(safeReturnPath(kept.returnPath) ?? '/discovery', 303);
     },
   );
+
+  await app.register(entLogoutRoutes, { sp });
 
   app.get(
     '/discovery',

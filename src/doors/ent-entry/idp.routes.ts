@@ -20,6 +20,7 @@ function resolveIdp(input: IdpInput, now: Date): { values: IdpValues; warnings: 
   let ssoUrl: string | undefined;
   let certs: string[];
   let metadataXml: string | null = null;
+  let sloUrl: string | undefined;
   const certField = 'metadataXml' in input ? 'body/metadataXml (signing KeyDescriptor)' : 'body/signingCertificates';
   if ('metadataXml' in input) {
     try {
@@ -27,6 +28,7 @@ function resolveIdp(input: IdpInput, now: Date): { values: IdpValues; warnings: 
       entityId = parsed.entityId;
       ssoUrl = parsed.ssoUrl;
       certs = parsed.signingCertificates;
+      sloUrl = parsed.sloUrl;
       metadataXml = input.metadataXml;
     } catch (err) {
       if (err instanceof SpMetadataError) throw errors.validation(err.message, [{ path: 'body/metadataXml', message: err.message }]);
@@ -37,9 +39,12 @@ function resolveIdp(input: IdpInput, now: Date): { values: IdpValues; warnings: 
     entityId = input.entityId.trim();
     ssoUrl = input.ssoUrl;
     certs = input.signingCertificates;
+    sloUrl = input.sloUrl;
   }
   if (entityId === '' || entityId.length > 1024) problemsFound.push({ path: 'body/entityId', message: 'must be 1 to 1024 characters' });
   const ssoWhy = ssoUrl ? acsProblem(ssoUrl) : undefined;
+  const sloWhy = sloUrl ? acsProblem(sloUrl) : undefined;
+  if (sloWhy) problemsFound.push({ path: 'metadataXml' in input ? 'body/metadataXml (SingleLogoutService)' : 'body/sloUrl', message: sloWhy });
   if (ssoWhy) problemsFound.push({ path: 'metadataXml' in input ? 'body/metadataXml (SingleSignOnService)' : 'body/ssoUrl', message: ssoWhy });
   const pems: string[] = [];
   certs.forEach((c, i) => {
@@ -59,6 +64,7 @@ function resolveIdp(input: IdpInput, now: Date): { values: IdpValues; warnings: 
       attr_ent_id: input.attributeNames?.entId ?? 'idEnt',
       attr_person_id: input.attributeNames?.personId ?? 'GARPersonIdentifiant',
       allow_sha1: input.allowSha1 ?? true,
+      slo_url: sloUrl ?? null,
     },
     warnings,
   };

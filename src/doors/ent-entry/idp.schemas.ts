@@ -40,6 +40,9 @@ export const IdpFromFields = Type.Object(
     entityId: Type.String({ minLength: 1, maxLength: 1024 }),
     ssoUrl: Type.String({ maxLength: 2048, pattern: '^https?://[^\\s]+$', description: 'SingleSignOnService URL (https; http only for localhost)' }),
     ssoBinding: Type.Optional(Type.Literal('HTTP-Redirect', { description: 'the binding the broker sends AuthnRequests with' })),
+    sloUrl: Type.Optional(
+      Type.String({ maxLength: 2048, pattern: '^https?://[^\\s]+$', description: 'HTTP-Redirect SingleLogoutService URL, where the broker answers a logout the ENT starts' }),
+    ),
     signingCertificates: Type.Array(Type.String({ minLength: 1, maxLength: 20_000 }), {
       minItems: 1,
       maxItems: 4,
@@ -62,6 +65,7 @@ export const IdpSchema = Type.Object({
   fromMetadata: Type.Boolean(),
   attributeNames: Type.Object({ entId: Type.String(), personId: Type.String() }),
   allowSha1: Type.Boolean(),
+  sloUrl: Type.Union([Type.String(), Type.Null()], { description: 'the IdP’s HTTP-Redirect SingleLogoutService; null: an ENT-started logout ends the broker session without an answer to the IdP' }),
   sharedWith: Type.Array(Type.String(), { description: 'other ENT projects registered with the same IdP entityID' }),
   createdAt: Timestamp,
   updatedAt: Timestamp,

@@ -1,20 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { page, sendPage, STYLE_HASH } from '../../pages/layout.js';
 import { xmlAttr, xmlText } from '../../saml/xml.js';
 
 /*
- * The door's own pages: a protocol error the person can read (French first) and the single-logout
- * steps. TODO at merge with the ENT door: take the shared stylesheet of src/pages/ (one import here).
+ * The SAML doors' own pages, on the broker's one layout: a protocol error the person can read
+ * (French first) and the single-logout steps.
  */
 
 export function renderErrorPage(reply: FastifyReply, p: { status: number; title: string; detail: string }): FastifyReply {
-  const html =
-    '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>' + xmlText(p.title) + '</title></head><body>' +
+  const body =
     `<h1>${xmlText(p.title)}</h1>` +
     `<p>La ressource n’a pas pu être ouverte : sa demande de connexion n’est pas valable. Revenez à votre ENT et ouvrez la ressource depuis le médiacentre ; si le problème persiste, signalez-le à l’éditeur de la ressource.</p>` +
-    `<p lang="en">${xmlText(p.detail)}</p>` +
-    '</body></html>';
-  return reply.status(p.status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+    `<p class="ref" lang="en">${xmlText(p.detail)}</p>`;
+  return sendPage(reply, p.status, page('fr', p.title, body));
 }
 
 const STEP_SCRIPT =
@@ -29,17 +28,19 @@ const STEP_HASH = `'sha256-${createHash('sha256').update(STEP_SCRIPT).digest('ba
  * SP that never answers cannot stop the others from being told.
  */
 export function renderLogoutStep(reply: FastifyReply, p: { frameUrl: string; nextUrl: string; timeoutMs: number }): FastifyReply {
-  const html =
-    '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Déconnexion…</title></head><body>' +
-    '<p>Déconnexion des ressources en cours…</p>' +
-    `<iframe id="slo" title="déconnexion" src="${xmlAttr(p.frameUrl)}" data-timeout="${p.timeoutMs}" width="1" height="1" style="border:0"></iframe>` +
-    `<p><a id="next" href="${xmlAttr(p.nextUrl)}">Continuer</a></p>` +
-    `<script>${STEP_SCRIPT}</script></body></html>`;
+  const html = page(
+    'fr',
+    'Déconnexion…',
+    '<h1>Déconnexion…</h1><p>Déconnexion des ressources en cours…</p>' +
+      `<iframe id="slo" title="déconnexion" src="${xmlAttr(p.frameUrl)}" data-timeout="${p.timeoutMs}" width="1" height="1"></iframe>` +
+      `<p><a id="next" href="${xmlAttr(p.nextUrl)}">Continuer</a></p>` +
+      `<script>${STEP_SCRIPT}</script>`,
+  );
   const origin = new URL(p.frameUrl).origin;
   return reply
     .type('text/html; charset=utf-8')
     .headers({
-      'content-security-policy': `default-src 'none'; script-src ${STEP_HASH}; frame-src ${origin}; base-uri 'none'; frame-ancestors 'none'`,
+      'content-security-policy': `default-src 'none'; style-src ${STYLE_HASH}; script-src ${STEP_HASH}; frame-src ${origin}; base-uri 'none'; frame-ancestors 'none'`,
       'cache-control': 'no-store',
     })
     .send(html);
@@ -54,7 +55,5 @@ export function renderFrameDone(reply: FastifyReply): FastifyReply {
 }
 
 export function renderLoggedOut(reply: FastifyReply): FastifyReply {
-  return reply
-    .type('text/html; charset=utf-8')
-    .send('<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Déconnecté</title></head><body><p>Vous êtes déconnecté des ressources.</p></body></html>');
+  return sendPage(reply, 200, page('fr', 'Déconnecté', '<h1>Déconnecté</h1><p>Vous êtes déconnecté des ressources.</p>'));
 }

@@ -72,7 +72,10 @@ async function readResourcesOfSp(db: Kysely<Database>, entityId: string): Promis
 
 // --- state kept across a browser round trip ---
 
-export async function keepPending(db: Kysely<Database>, kind: 'authn' | 'logout', state: object, now: Date, ttlSeconds: number): Promise<string> {
+/** An SP's AuthnRequest, an SP-started logout chain, or the answer owed to an ENT IdP's LogoutRequest. */
+export type PendingKind = 'authn' | 'logout' | 'ent_logout';
+
+export async function keepPending(db: Kysely<Database>, kind: PendingKind, state: object, now: Date, ttlSeconds: number): Promise<string> {
   const id = randomUUID();
   // Expired rows go on the next write: the table stays as small as the few minutes it covers.
   await db.deleteFrom('saml_idp_pending').where('expires_at', '<', now).execute();
@@ -83,7 +86,7 @@ export async function keepPending(db: Kysely<Database>, kind: 'authn' | 'logout'
   return id;
 }
 
-export async function readPending<T>(db: Kysely<Database>, kind: 'authn' | 'logout', id: string, now: Date): Promise<T | undefined> {
+export async function readPending<T>(db: Kysely<Database>, kind: PendingKind, id: string, now: Date): Promise<T | undefined> {
   if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
   const row = await db
     .selectFrom('saml_idp_pending')

@@ -1,12 +1,13 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { decodePost, decodeRedirect, SamlMessageError } from '../../saml/inbound.js';
+import { decodePost, decodeRedirect } from '../../saml/inbound.js';
 import { IDP_PATHS } from '../../saml/metadata.js';
 import { STATUS } from '../../saml/response.js';
+import { guarded, rawQuery } from '../saml-browser.js';
 import { renderErrorPage } from './page.js';
 import { dropPending, readPending } from './saml-idp.repository.js';
 import { continueLogout, handleLogoutRequest, handleLogoutResponse } from './slo.js';
-import { admitAuthnRequest, answer, answerStatus, DoorError, pageFor, sendToLogin, type Inbound, type KeptAuthnRequest } from './sso.js';
+import { admitAuthnRequest, answer, answerStatus, DoorError, sendToLogin, type Inbound, type KeptAuthnRequest } from './sso.js';
 
 const tags = ['saml-idp'];
 // Base64 of a 64 KiB message and a RelayState; anything longer is not a SAML message we would read.
@@ -34,21 +35,6 @@ const SloQuery = Type.Object({
   step: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
 });
 
-const rawQuery = (request: FastifyRequest) => {
-  const url = request.raw.url ?? '';
-  const at = url.indexOf('?');
-  return at < 0 ? '' : url.slice(at + 1);
-};
-
-/** Protocol errors become pages (never JSON in a browser); the rest goes to the one error handler. */
-async function guarded(reply: FastifyReply, fn: () => Promise<FastifyReply>): Promise<FastifyReply> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof DoorError || err instanceof SamlMessageError) return pageFor(reply, err);
-    throw err;
-  }
-}
 
 /** Public: the broker as the SAML IdP of publishers' SPs (SP-initiated SSO and single logout). */
 export const samlIdpRoutes: FastifyPluginAsyncTypebox = async (app) => {

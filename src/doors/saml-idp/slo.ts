@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { autoPostPage } from '../../modules/sso/post-page.js';
-import { readLogoutRequest, readLogoutResponse, SamlMessageError, verifyPostSignature, verifyRedirectSignature } from '../../saml/inbound.js';
+import { readLogoutRequest, readLogoutResponse } from '../../saml/inbound.js';
 import { IDP_PATHS } from '../../saml/metadata.js';
 import { buildLogoutRequest, buildLogoutResponse, NAMEID_FORMAT, redirectUrl, STATUS } from '../../saml/response.js';
 import type { Participant } from '../../session/sessions.js';
+import { verifyInboundSignature } from '../saml-browser.js';
 import { renderFrameDone, renderLoggedOut, renderLogoutStep } from './page.js';
 import { dropPending, keepPending, readPending, resourcesOfSp, updatePending } from './saml-idp.repository.js';
 import { DoorError, isTransient, type Inbound } from './sso.js';
@@ -99,13 +100,7 @@ export async function handleLogoutRequest(app: FastifyInstance, request: Fastify
   const certs = [...new Set(resources.map((r) => r.signingCertificate).filter((c): c is string => c !== null))];
   if (certs.length > 0) {
     // An unsigned logout could be forced on a person by any page (a cross-site GET): refused when the SP can sign.
-    try {
-      if (inbound.binding === 'redirect') verifyRedirectSignature(inbound.rawQuery ?? '', 'SAMLRequest', certs);
-      else verifyPostSignature(req, certs);
-    } catch (err) {
-      if (err instanceof SamlMessageError) throw new DoorError(403, 'Signature refusée', err.message);
-      throw err;
-    }
+    verifyInboundSignature(inbound, req, certs);
   }
   const profile = resources[0]!.profile;
   const endpoint = profile.singleLogout.find((s) => s.binding === (inbound.binding === 'redirect' ? REDIRECT : POST)) ?? profile.singleLogout.find((s) => s.binding === REDIRECT || s.binding === POST);
