@@ -361,4 +361,6 @@ t.test('logout started at the ENT: a signed LogoutRequest ends the session, tell
   t.match(response, /<saml:Issuer[^>]*>https:\/\/broker\.test\/saml\/sp\/metadata<\/saml:Issuer>/, "issued by the broker as SP");
   t.notOk(await alive(), 'the session is over: the entry link goes back to the ENT');
   t.equal((await app.inject({ url: String(toDone.headers.location) })).statusCode, 200, 'the answer is given once; a replay only says “logged out”');
+  const notAnId = await app.inject({ url: `/saml/sp/slo?done=${'-'.repeat(36)}` });
+  t.equal(notAnId.statusCode, 200, 'a kept-answer id that is no UUID is unknown, not a database error');
 });

@@ -87,7 +87,8 @@ export async function keepPending(db: Kysely<Database>, kind: PendingKind, state
 }
 
 export async function readPending<T>(db: Kysely<Database>, kind: PendingKind, id: string, now: Date): Promise<T | undefined> {
-  if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+  // Only a well-formed UUID reaches the uuid column: anything else would be a cast error (a 500), not "unknown".
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return undefined;
   const row = await db
     .selectFrom('saml_idp_pending')
     .select('state')
