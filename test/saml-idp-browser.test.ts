@@ -44,7 +44,7 @@ function router(app: FastifyInstance, idp: TestIdp, received: Array<Record<strin
         // redirect (a GET, as every 302/303 here) is followed by a refresh page keeping its cookies.
         const target = new URL(out.location, url).href.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
         redirects.push(res.statusCode);
-        const cookie = out['set-cookie'] ? { 'set-cookie': out['set-cookie'] } : {};
+        const cookie: Record<string, string> = out['set-cookie'] ? { 'set-cookie': out['set-cookie'] } : {};
         return route.fulfill({ status: 200, headers: { ...cookie, 'content-type': 'text/html' }, body: `<meta http-equiv="refresh" content="0;url=${target}">` });
       }
       return route.fulfill({ status: res.statusCode, headers: out, body: res.rawPayload });
