@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pg from 'pg';
+import tap from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { buildApp, type AppDeps, type Clock } from '../src/app.js';
 import type { Config } from '../src/config.js';
 import { connectPostgres, fromPglite, type DatabaseHandle } from '../src/db/connect.js';
-import { MIGRATIONS_DIR, migrateToLatest } from '../src/db/migrate.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { migratedImage, migrationsFingerprint } from '../src/db/pglite-image.js';
 import type { Caller } from '../src/plugins/auth.js';
 import type { Database } from '../src/db/database.js';
 import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
@@ -57,15 +56,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   }) as Config;
 }
 
-const migrationsHash = createHash('sha256')
-  .update(
-    readdirSync(MIGRATIONS_DIR)
-      .sort()
-      .map((f) => f + readFileSync(join(MIGRATIONS_DIR, f), 'utf8'))
-      .join('\n'),
-  )
-  .digest('hex')
-  .slice(0, 12);
+const migrationsHash = migrationsFingerprint();
 
 // --- PostgreSQL: one migrated template per migration set, cloned per test database. ---
 let cloneCounter = 0;
@@ -120,21 +111,77 @@ async function freshPostgres(t: Teardown): Promise<DatabaseHandle> {
   return handle;
 }
 
-// --- PGlite: one migrated in-memory template per process, cloned per test database. ---
-type PGliteClient = import('@electric-sql/pglite').PGliteInterface;
-let pgliteTemplate: Promise<PGliteClient> | undefined;
+// --- PGlite: instances loaded from the migrated image (built once, kept on disk), reused. ---
+// Loading the image costs about as much CPU as a whole small test; emptying the tables of an
+// instance a finished test gave back costs milliseconds. An instance whose schema a test changed
+// (a trigger, a renamed table) is not reused.
+type PGliteClient = import('@electric-sql/pglite').PGlite;
+let pgliteImage: Promise<Blob> | undefined;
+let pristineSchema: string | undefined;
+const givenBack: PGliteClient[] = [];
+
+const SCHEMA_SIGNATURE = `
+  select md5(coalesce(string_agg(x, ',' order by x), '')) as sig from (
+    select 'c:' || c.relname || ':' || c.relkind::text as x from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'
+    union all select 'a:' || c.relname || '.' || a.attname || ':' || a.atttypid::text || ':' || a.attnotnull::text from pg_attribute a
+      join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and a.attnum > 0 and not a.attisdropped
+    union all select 't:' || tgname from pg_trigger where not tgisinternal
+    union all select 'p:' || p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public'
+    union all select 'k:' || conname from pg_constraint c join pg_namespace n on n.oid = c.connamespace where n.nspname = 'public'
+  ) s`;
+const schemaOf = async (client: PGliteClient) => (await client.query<{ sig: string }>(SCHEMA_SIGNATURE)).rows[0]!.sig;
+
+/** Empties a given-back instance for the next test; false when it cannot be trusted to be pristine. */
+async function emptied(client: PGliteClient): Promise<boolean> {
+  try {
+    // What a finished test may leave on the one session: settings, advisory locks, temp tables.
+    await client.exec('reset all; select pg_advisory_unlock_all();');
+    if ((await schemaOf(client)) !== pristineSchema) return false;
+    const { rows } = await client.query<{ name: string }>(
+      "select quote_ident(tablename) as name from pg_tables where schemaname = 'public' and tablename not like 'kysely\\_%'",
+    );
+    if (rows.length > 0) await client.exec(`truncate ${rows.map((r) => r.name).join(', ')} restart identity cascade`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function pgliteInstance(): Promise<PGliteClient> {
+  while (givenBack.length > 0) {
+    const client = givenBack.pop()!;
+    if (await emptied(client)) return client;
+    await client.close().catch(() => {});
+  }
+  pgliteImage ??= migratedImage();
+  const { PGlite } = await import('@electric-sql/pglite');
+  const client = await PGlite.create({ loadDataDir: await pgliteImage });
+  if (pristineSchema === undefined) {
+    pristineSchema = await schemaOf(client);
+    // Given-back instances would keep the test process alive: closed when the file ends.
+    tap.teardown(async () => {
+      for (const c of givenBack.splice(0)) await c.close().catch(() => {});
+    });
+  }
+  return client;
+}
 
 async function freshPglite(t: Teardown): Promise<DatabaseHandle> {
-  pgliteTemplate ??= (async () => {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const client = await PGlite.create();
-    const handle = await fromPglite(client);
-    await migrateToLatest(handle.db);
-    return client;
-  })();
-  const clone = await (await pgliteTemplate).clone();
-  const handle = await fromPglite(clone);
-  t.teardown(() => handle.close());
+  const client = await pgliteInstance();
+  // The handle's close (and Kysely's destroy) must not close the instance: it is given back.
+  const unclosable = new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'close') return async () => {};
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const handle = await fromPglite(unclosable);
+  t.teardown(async () => {
+    await handle.close();
+    // Emptied when taken again, after every teardown of this test (an app may still write on close).
+    givenBack.push(client);
+  });
   return handle;
 }
 

@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
+import { readMigratedImage } from './pglite-image.js';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
@@ -86,11 +87,14 @@ export function connectPostgres(connectionString: string, poolSize = 10, options
 export async function connectPglite(dataDir: string | undefined): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
   let dir: string | undefined;
+  let image: Blob | undefined;
   if (dataDir !== undefined) {
     dir = join(dataDir, 'pgdata');
+    // A new data directory starts from the prepared, migrated image when there is one (no initdb).
+    if (!existsSync(join(dir, 'PG_VERSION'))) image = readMigratedImage();
     mkdirSync(dir, { recursive: true });
   }
-  const client = await PGlite.create(dir);
+  const client = await PGlite.create(dir, image ? { loadDataDir: image } : {});
   return fromPglite(client);
 }
 
