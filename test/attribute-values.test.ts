@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { buildTestApp, bearer, ministry, operator } from './helper.js';
 import { world } from './sso-world.js';
 import { RES_P1, RES_P2, UAI_A, UAI_B, UAI_OTHER_ENT, insertPerson, insertResource, insertSubscription } from './factories.js';
+import { UAI_A as FEED_UAI_A, UAI_B as FEED_UAI_B, entZ0, fixture, onboard } from './directory-fixtures.js';
 
 /*
  * The values publishers parse (GET /v1/attributes `formats`), the format a resource was approved
@@ -217,4 +218,35 @@ t.test('stable identifiers: the same across ENT projects for linked records, on 
   const logs = await sql<{ row: string }>`select row_to_json(a)::text as row from access_log a`.execute(db);
   t.ok(logs.rows.length > 0);
   t.notOk(logs.rows.some((r) => r.row.includes(links[0]!.link_key)), 'the access log never holds a link key');
+});
+
+t.test('the feeds carry each MEF’s MEFSTAT11: GARMEFSTAT11 in GAR-ENT-Etab, mefs[].mefstat11 in the JSON snapshot', async (t) => {
+  const { app, database } = await buildTestApp(t);
+  await onboard(app);
+  const xml = fixture('etab.xml').replace('<men:GARMEFLibelle>3EME</men:GARMEFLibelle>', '<men:GARMEFLibelle>3EME</men:GARMEFLibelle><men:GARMEFSTAT11>21160010110</men:GARMEFSTAT11>');
+  const fed = await app.inject({ method: 'POST', url: '/v1/feed/gar-ent', headers: { ...bearer(app, entZ0), 'content-type': 'application/xml' }, payload: xml });
+  t.equal(fed.statusCode, 200, fed.body);
+  const mefsOf = (uai: string) => database.db.selectFrom('mefs').select(['code', 'mefstat11']).where('uai', '=', uai).orderBy('code').execute();
+  t.same(await mefsOf(FEED_UAI_A), [{ code: '10310019110', mefstat11: '21160010110' }]);
+
+  const snapshot = {
+    people: [],
+    mefs: [
+      { code: '20010010110', name: '2NDE GT', mefstat11: '22110010110' },
+      { code: '99999999999', name: 'sans MEFSTAT11' },
+    ],
+  };
+  const put = await app.inject({ method: 'PUT', url: `/v1/establishments/${FEED_UAI_B}/directory`, headers: bearer(app, entZ0), payload: snapshot });
+  t.equal(put.statusCode, 200, put.body);
+  t.same(await mefsOf(FEED_UAI_B), [
+    { code: '20010010110', mefstat11: '22110010110' },
+    { code: '99999999999', mefstat11: null },
+  ]);
+  const tooShort = await app.inject({
+    method: 'PUT',
+    url: `/v1/establishments/${FEED_UAI_B}/directory`,
+    headers: bearer(app, entZ0),
+    payload: { ...snapshot, mefs: [{ code: 'X', name: 'x', mefstat11: '21' }] },
+  });
+  t.equal(tooShort.statusCode, 400, 'a MEFSTAT11 shorter than a MEFSTAT4 is refused');
 });
