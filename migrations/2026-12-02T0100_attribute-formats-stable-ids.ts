@@ -18,6 +18,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('mefs').addColumn('mefstat11', 'text').execute();
   await sql`alter table resources drop constraint resources_ido_scope_check`.execute(db);
   await sql`alter table resources add constraint resources_ido_scope_check check (ido_scope in ('project', 'pairwise', 'stable'))`.execute(db);
+  // LRA: the members of a resource's family are looked up on every access decision.
+  await sql`create index resources_family_idx on resources ((catalogue->>'membreFamille'))`.execute(db);
   await db.schema
     .createTable('person_links')
     .addColumn('ent_id', 'text', (c) => c.notNull().references('ent_projects.id').onDelete('cascade'))
@@ -31,6 +33,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('person_links').execute();
+  await sql`drop index resources_family_idx`.execute(db);
   await sql`update resources set ido_scope = 'pairwise' where ido_scope = 'stable'`.execute(db);
   await sql`alter table resources drop constraint resources_ido_scope_check`.execute(db);
   await sql`alter table resources add constraint resources_ido_scope_check check (ido_scope in ('project', 'pairwise'))`.execute(db);
