@@ -45,7 +45,9 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
   {
     code: 'IDO',
     label: 'Opaque identifier',
-    description: 'Pseudonymous, stable identifier of the user (keyed hash); the SAML subject. Always sent, never requested.',
+    description:
+      'Pseudonymous, stable identifier of the user (keyed hash); the SAML subject. Always sent, never requested. Its scope ' +
+      'is set per resource by the ministry: per ENT project (default, as GAR), per publisher, or per publisher across linked ENT projects.',
     multiValued: false,
     profiles: PROFILES,
     alwaysSent: true,
