@@ -207,6 +207,10 @@ t.test('stable identifiers: the same across ENT projects for linked records, on 
   t.equal(await idoOf(RES_P2, 'new'), otherPublisher, 'stable for the other publisher too');
   t.not(otherPublisher, stableOld, 'but per publisher: two publishers cannot join their users');
 
+  const exported = await app.inject({ method: 'GET', url: '/v1/people/Z1/N9/export', headers: bearer(app, operator) });
+  t.match(exported.json().projectLink, { linkedRecords: 2, confirmedAt: String }, 'the right of access shows the link');
+  t.equal((await app.inject({ method: 'GET', url: '/v1/people/Z0/T1/export', headers: bearer(app, operator) })).json().projectLink, null);
+
   t.equal((await scope(RES_P1, 'project')).statusCode, 200);
   t.not(await idoOf(RES_P1, 'old'), await idoOf(RES_P1, 'new'), 'option off: different IDOs again');
 

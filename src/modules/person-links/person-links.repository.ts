@@ -19,3 +19,10 @@ export async function countLinked(db: Kysely<Database>, linkKey: string): Promis
   const rows = await db.selectFrom('person_links').select('ent_id').where('link_key', '=', linkKey).execute();
   return rows.length;
 }
+
+/** For the right of access: when the record was linked, and how many records share its key. */
+export async function projectLinkOf(db: Kysely<Database>, entId: string, personHash: string): Promise<{ confirmedAt: string; linkedRecords: number } | null> {
+  const row = await db.selectFrom('person_links').select(['link_key', 'created_at']).where('ent_id', '=', entId).where('person_hash', '=', personHash).executeTakeFirst();
+  if (!row) return null;
+  return { confirmedAt: new Date(row.created_at).toISOString(), linkedRecords: await countLinked(db, row.link_key) };
+}
