@@ -11,6 +11,7 @@ import { attributesRoutes } from './modules/attributes/attributes.routes.js';
 import { resourcesReadRoutes, resourcesWriteRoutes } from './modules/resources/resources.routes.js';
 import { resourcesIdoScopeRoutes, resourcesSamlOptionsRoutes } from './modules/resources/resources.routes.js';
 import {
+  attributeFormatsRoutes,
   dataRequestsQueueRoutes,
   dataRequestsReadRoutes,
   dataRequestsReviewRoutes,
@@ -22,6 +23,7 @@ import { maintenanceRoutes } from './modules/maintenance/maintenance.routes.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { statsRoutes } from './modules/stats/stats.routes.js';
 import { dataSubjectsRoutes } from './modules/data-subjects/data-subjects.routes.js';
+import { personLinksRoutes } from './modules/person-links/person-links.routes.js';
 import { registerRoutes } from './modules/register/register.routes.js';
 import { registerAuditTrail } from './modules/audit/audit.hook.js';
 import { entIdpRoutes } from './doors/ent-entry/idp.routes.js';
@@ -40,9 +42,9 @@ export const v1Routes: FastifyPluginAsync = async (app) => {
   });
   registerAuditTrail(app);
   await app.register(accessLevel(ROLES, attributesRoutes, statsRoutes));
-  await app.register(accessLevel(['operator'], entProjectsRoutes, publishersWriteRoutes, accessLogRoutes, maintenanceRoutes, auditRoutes, dataSubjectsRoutes));
+  await app.register(accessLevel(['operator'], entProjectsRoutes, publishersWriteRoutes, accessLogRoutes, maintenanceRoutes, auditRoutes, dataSubjectsRoutes, personLinksRoutes));
   await app.register(accessLevel(['operator', 'ministry', 'publisher'], publishersReadRoutes, resourcesReadRoutes, dataRequestsReadRoutes, registerRoutes));
-  await app.register(accessLevel(['publisher'], resourcesWriteRoutes, dataRequestsSubmitRoutes, subscriptionsRoutes));
+  await app.register(accessLevel(['publisher'], resourcesWriteRoutes, dataRequestsSubmitRoutes, attributeFormatsRoutes, subscriptionsRoutes));
   await app.register(accessLevel(['operator', 'ministry'], dataRequestsQueueRoutes));
   await app.register(accessLevel(['ministry'], dataRequestsReviewRoutes));
   await app.register(accessLevel(['publisher'], resourcesSamlOptionsRoutes));

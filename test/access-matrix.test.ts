@@ -320,6 +320,11 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
     'GET /v1/people/{entId}/{personId}/export': both((o) => ({ url: `/v1/people/${o.entId}/${o.personId}/export` })),
     'POST /v1/people/{entId}/{personId}/restriction': both((o) => ({ url: `/v1/people/${o.entId}/${o.person2}/restriction`, payload: {} })),
     'DELETE /v1/people/{entId}/{personId}/restriction': both((o) => ({ url: `/v1/people/${o.entId}/${o.person2}/restriction?kind=restriction` })),
+    'PUT /v1/people/{entId}/{personId}/link': both((o) => ({
+      url: `/v1/people/${o.entId}/${o.person2}/link`,
+      payload: { sameAs: o.entId === 'Z0' ? { entId: 'Z1', personId: 'F2' } : { entId: 'Z0', personId: 'E2' } },
+      check: (res) => void t.equal(res.json().personId, o.person2),
+    })),
 
     'GET /v1/resources': both((o, role, scope) => ({
       url: scope === 'in' ? '/v1/resources' : `/v1/resources?publisherId=${o.publisherId}`,
@@ -351,6 +356,11 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
       check: (res) => void t.equal(res.json().idoScope, 'pairwise'),
     })),
 
+    'PUT /v1/resources/{resourceId}/attribute-formats': both((o) => ({
+      url: `/v1/resources/${enc(o.resourceId)}/attribute-formats`,
+      payload: {},
+      check: (res) => void t.equal(res.json().resourceId, o.resourceId),
+    })),
     'GET /v1/resources/{resourceId}/data-requests': both((o) => ({
       url: `/v1/resources/${enc(o.resourceId)}/data-requests`,
       check: (res) => only(res, 'data requests', (i) => i.resourceId === o.resourceId),

@@ -66,6 +66,7 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'GET /v1/people/{entId}/{personId}/export': { roles: { operator: national(200) } },
   'POST /v1/people/{entId}/{personId}/restriction': { roles: { operator: national(200) } },
   'DELETE /v1/people/{entId}/{personId}/restriction': { roles: { operator: national(200) } },
+  'PUT /v1/people/{entId}/{personId}/link': { roles: { operator: national(200) } },
 
   // Resources: publishers write their own; operator and ministry read all. Another publisher's is a 404.
   'GET /v1/resources': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 403 } } },
@@ -78,6 +79,7 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   // Data requests.
   'GET /v1/resources/{resourceId}/data-requests': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
   'POST /v1/resources/{resourceId}/data-requests': { roles: { publisher: { in: 201, out: 404 } } },
+  'PUT /v1/resources/{resourceId}/attribute-formats': { roles: { publisher: { in: 200, out: 404 } } },
   'GET /v1/resources/{resourceId}/data-policy': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
   'GET /v1/data-requests/{requestId}': { roles: { operator: national(200), ministry: national(200), publisher: { in: 200, out: 404 } } },
   'GET /v1/data-requests': { roles: { operator: { in: 200 }, ministry: { in: 200 } } },

@@ -20,7 +20,8 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   group_members: ['group_id', 'person_id'],
   teachings: ['person_id', 'group_id', 'subjects'],
   subjects: ['uai', 'code', 'name'],
-  mefs: ['uai', 'code', 'name'],
+  mefs: ['uai', 'code', 'name', 'mefstat11'],
+  person_links: ['ent_id', 'person_hash', 'link_key', 'created_at', 'created_by'],
   assignment_managers: ['id', 'ent_id', 'person_id', 'last_name', 'first_name', 'email', 'uais', 'updated_at', 'seen_at'],
   resources: [
     'id', 'publisher_id', 'name', 'type_presentation', 'description', 'thumbnail_url', 'access_url', 'sp_entity_id', 'sp_acs_url',
@@ -32,7 +33,7 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   ],
   data_requests: ['id', 'resource_id', 'status', 'submitted_by', 'submitted_at', 'reviewed_by', 'reviewed_at'],
   data_request_items: ['request_id', 'code', 'purpose', 'approved', 'comment'],
-  released_attributes: ['resource_id', 'code', 'request_id', 'approved_at'],
+  released_attributes: ['resource_id', 'code', 'request_id', 'approved_at', 'format_version'],
   subscriptions: [
     'pk', 'id', 'publisher_id', 'resource_id', 'uai', 'starts_at', 'ends_at', 'school_year', 'assignment_type', 'audiences',
     'licences', 'comment', 'created_at', 'updated_at', 'category', 'project_code', 'resource_label', 'resource_id_type', 'distributor_id',

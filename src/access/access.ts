@@ -190,5 +190,5 @@ export function createAccess(deps: AccessDeps): Access {
 }
 
 function emptyFacts(): DecisionFacts {
-  return { establishmentEntId: null, person: null, resource: null, subscriptions: { valid: 0, expired: 0, notStarted: 0 }, assigned: false };
+  return { establishmentEntId: null, degree: 2, person: null, resource: null, subscriptions: { valid: 0, expired: 0, notStarted: 0 }, assigned: false };
 }

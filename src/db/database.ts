@@ -126,7 +126,7 @@ export interface ResourcesTable {
   sp_encryption_cert: string | null;
   sp_metadata_xml: string | null;
   sp_requested_attributes: ColumnType<string[], string[] | undefined, string[]>;
-  ido_scope: ColumnType<'project' | 'pairwise', 'project' | 'pairwise' | undefined, 'project' | 'pairwise'>;
+  ido_scope: ColumnType<IdoScopeValue, IdoScopeValue | undefined, IdoScopeValue>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   /** The landing page of the resource's catalogue notice: where the entry link sends the browser. */
@@ -176,6 +176,27 @@ export interface ReleasedAttributesTable {
   code: string;
   request_id: string;
   approved_at: Date | string;
+  /** The dictionary format version the code was approved under (or the publisher opted in to). */
+  format_version: ColumnType<number, number | undefined, number>;
+}
+
+/** project: one IDO per ENT project (GAR); pairwise: per publisher; stable: per publisher, across linked projects. */
+export type IdoScopeValue = 'project' | 'pairwise' | 'stable';
+
+/** People of different ENT projects confirmed to be one person (person_hash as in rights_records). */
+export interface PersonLinksTable {
+  ent_id: string;
+  person_hash: string;
+  /** A keyed hash shared by every linked person; never derived from anything a publisher sees. */
+  link_key: string;
+  /** When the link was (last) confirmed. */
+  created_at: UpdatedAt;
+  created_by: string;
+}
+
+export interface MefsTable extends CodeListTable {
+  /** GARMEFSTAT11 of the MEF (GAR-ENT); its first four characters are the MEFSTAT4 level. */
+  mefstat11: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 // --- subscriptions and assignments ---
@@ -427,7 +448,8 @@ export interface Database {
   group_members: GroupMembersTable;
   teachings: TeachingsTable;
   subjects: CodeListTable;
-  mefs: CodeListTable;
+  mefs: MefsTable;
+  person_links: PersonLinksTable;
   assignment_managers: AssignmentManagersTable;
   resources: ResourcesTable;
   data_requests: DataRequestsTable;

@@ -34,6 +34,9 @@ export interface AttributeFormat {
 const BOTH: readonly Degree[] = [1, 2];
 const SECONDARY: readonly Degree[] = [2];
 const fmt = (format: string, example: string): AttributeFormat[] => [{ version: 1, format, example }];
+/** Formats newest first: a resource approved under an older one keeps it (see formatFor). */
+const versions = (...list: Array<[version: number, format: string, example: string]>): AttributeFormat[] =>
+  list.map(([version, format, example]) => ({ version, format, example }));
 
 const STAFF: readonly Profile[] = ['National_ens', 'National_doc', 'National_dir', 'National_evs', 'National_eta', 'National_col'];
 const TEACHERS: readonly Profile[] = ['National_ens', 'National_doc'];
@@ -42,7 +45,9 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
   {
     code: 'IDO',
     label: 'Opaque identifier',
-    description: 'Pseudonymous, stable identifier of the user (keyed hash); the SAML subject. Always sent, never requested.',
+    description:
+      'Pseudonymous, stable identifier of the user (keyed hash); the SAML subject. Always sent, never requested. Its scope ' +
+      'is set per resource by the ministry: per ENT project (default, as GAR), per publisher, or per publisher across linked ENT projects.',
     multiValued: false,
     profiles: PROFILES,
     alwaysSent: true,
@@ -108,24 +113,32 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
   {
     code: 'DIV',
     label: 'Classes',
-    description: 'Codes of the classes (divisions) of the user in the establishment of the access.',
+    description: 'The classes (divisions) of the user in the establishment of the access.',
     multiValued: true,
     profiles: ['National_elv', ...TEACHERS],
     alwaysSent: false,
     origin: 'observed',
     degrees: BOTH,
-    formats: fmt('the class code alone (GAR sends `<code>##<label>`: not yet matched, see README)', '3A'),
+    formats: versions(
+      [2, '`<code>##<label>`: the class code and its label (GARGroupeLibelle), one value per class, as GAR sends it', '3A##3e A'],
+      [1, 'the class code alone', '3A'],
+    ),
   },
   {
     code: 'GRO',
     label: 'Groups',
-    description: 'Codes of the teaching groups of the user in the establishment of the access.',
+    description:
+      'The teaching groups of the user in the establishment of the access. The divisions a group belongs to are not ' +
+      'appended (see README: one public sample has `code##label##division`, but a group may belong to several divisions or none).',
     multiValued: true,
     profiles: ['National_elv', ...TEACHERS],
     alwaysSent: false,
     origin: 'observed',
     degrees: BOTH,
-    formats: fmt('the group code alone', 'LAT3'),
+    formats: versions(
+      [2, '`<code>##<label>`: the group code and its label (GARGroupeLibelle), one value per group', 'LAT3##Latin 3e'],
+      [1, 'the group code alone', 'LAT3'],
+    ),
   },
   {
     code: 'P_MEL',
@@ -147,7 +160,10 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     alwaysSent: false,
     origin: 'observed',
     degrees: BOTH,
-    formats: fmt('the ENT project code in clear (GAR sends it in Base64: not yet matched, see README)', 'Z0'),
+    formats: versions(
+      [2, 'standard Base64 (with `=` padding) of the ENT project code, as in GAR’s entry link', 'WjA='],
+      [1, 'the ENT project code in clear', 'Z0'],
+    ),
   },
   {
     code: 'IDC',
@@ -158,18 +174,23 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     alwaysSent: false,
     origin: 'observed',
     degrees: BOTH,
-    formats: fmt('`<idRessource>_<IDO>`', 'ark:/12345/maths-3e_a3f1…'),
+    formats: fmt('`<idRessource>_<IDO>`: the resource ARK, an underscore, the IDO', 'ark:/12345/maths-3e_a3f1…(128 hex)'),
   },
   {
     code: 'LRA',
     label: 'Resource URL family',
-    description: 'The URL family of the resource the user opens.',
-    multiValued: false,
+    description:
+      'The URLs of the resource’s site family: its own and those of its family (the mother resource and every member, ' +
+      '`mereFamille`/`membreFamille` of the catalogue), each resource’s access URL and catalogue landing URL.',
+    multiValued: true,
     profiles: PROFILES,
     alwaysSent: false,
     origin: 'observed',
     degrees: BOTH,
-    formats: fmt('an absolute URL of the resource’s site family', 'https://maths.example/'),
+    formats: versions(
+      [2, 'absolute URLs, one value per URL of the family, the resource’s own first', 'https://maths.example/'],
+      [1, 'one absolute URL: the resource’s access URL', 'https://maths.example/'],
+    ),
   },
   {
     code: 'E_MS',
@@ -208,25 +229,26 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
     code: 'E_MS4',
     label: 'Levels followed (MEFSTAT4)',
     description:
-      'MEFSTAT4 codes of the levels a pupil follows at the establishment of the access, from GARPersonMEFSTAT4 of a ' +
-      'primary school. Listed so that it can be requested; not sent yet (see README).',
+      'MEFSTAT4 codes of the levels a pupil follows at the establishment of the access: GARPersonMEFSTAT4 in a primary ' +
+      'school; in a secondary school, the first four characters of the GARMEFSTAT11 the establishment lists for each of ' +
+      'the pupil’s MEFs (a MEF without a MEFSTAT11 gives no value; the 11-character MEF code itself does not contain the level).',
     multiValued: true,
     profiles: ['National_elv'],
     alwaysSent: false,
     origin: 'ours',
-    degrees: [1],
-    formats: fmt('4 digits, one value per level', '1113'),
+    degrees: BOTH,
+    formats: fmt('4 characters (digits), one value per level', '2115'),
   },
   {
     code: 'P_MS4',
     label: 'Levels taught (MEFSTAT4)',
-    description: 'MEFSTAT4 codes of the levels a teacher teaches at the establishment of the access; same source as E_MS4, not sent yet.',
+    description: 'MEFSTAT4 codes of the levels a teacher teaches at the establishment of the access; same sources as E_MS4.',
     multiValued: true,
     profiles: TEACHERS,
     alwaysSent: false,
     origin: 'observed',
-    degrees: [1],
-    formats: fmt('4 digits, one value per level', '2213'),
+    degrees: BOTH,
+    formats: fmt('4 characters (digits), one value per level', '2211'),
   },
 ] satisfies AttributeDefinition[]);
 
@@ -234,6 +256,16 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = Object.freeze([
 export const NOT_IN_PRIMARY: readonly string[] = ATTRIBUTES.filter((a) => !a.degrees.includes(1)).map((a) => a.code);
 
 export const currentFormat = (def: AttributeDefinition): number => def.formats[0]!.version;
+
+/**
+ * The format version a resource receives: the one it was approved under (or opted in to), bounded by
+ * the versions the dictionary knows, so that a stale or future number never invents a shape.
+ */
+export function formatFor(def: AttributeDefinition, approvedVersion: number | undefined): number {
+  const known = def.formats.map((f) => f.version);
+  if (approvedVersion !== undefined && known.includes(approvedVersion)) return approvedVersion;
+  return approvedVersion !== undefined && approvedVersion < Math.min(...known) ? Math.min(...known) : currentFormat(def);
+}
 
 const BY_CODE = new Map(ATTRIBUTES.map((a) => [a.code, a]));
 

@@ -1,13 +1,18 @@
 import { NOT_IN_PRIMARY } from '../attributes/attribute-dictionary.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
-import { ATTRIBUTES, attributeByCode } from '../attributes/attribute-dictionary.js';
+import { ATTRIBUTES, attributeByCode, currentFormat, formatFor } from '../attributes/attribute-dictionary.js';
 import type { DataPolicyView, DataRequestView } from './data-requests.schemas.js';
 
 const ORDER = new Map(ATTRIBUTES.map((a, i) => [a.code, i]));
 const byDictionary = (a: { code: string }, b: { code: string }) => (ORDER.get(a.code) ?? 99) - (ORDER.get(b.code) ?? 99);
 const iso = (d: Date | string) => new Date(d).toISOString();
 const labelOf = (code: string) => attributeByCode(code)?.label ?? code;
+/** The format a released code is sent in, and the dictionary's current one (they differ until an opt-in or a new review). */
+function formatVersions(code: string, stored: number): { formatVersion: number; currentFormatVersion: number } {
+  const def = attributeByCode(code);
+  return def ? { formatVersion: formatFor(def, stored), currentFormatVersion: currentFormat(def) } : { formatVersion: stored, currentFormatVersion: stored };
+}
 
 type Status = DataRequestView['status'];
 
@@ -120,14 +125,38 @@ export async function recordDecisions(
     .execute();
 }
 
-/** The released set becomes exactly `codes`, approved by `requestId` at `now`. */
+const current = (code: string) => {
+  const def = attributeByCode(code);
+  return def ? currentFormat(def) : 1;
+};
+
+/** The released set becomes exactly `codes`, approved by `requestId` at `now`, each in its current format. */
 export async function replaceReleased(db: Kysely<Database>, resourceId: string, requestId: string, codes: string[], now: Date): Promise<void> {
   await db.deleteFrom('released_attributes').where('resource_id', '=', resourceId).execute();
   if (codes.length === 0) return;
   await db
     .insertInto('released_attributes')
-    .values(codes.map((code) => ({ resource_id: resourceId, code, request_id: requestId, approved_at: now })))
+    .values(codes.map((code) => ({ resource_id: resourceId, code, request_id: requestId, approved_at: now, format_version: current(code) })))
     .execute();
+}
+
+/**
+ * The publisher opts in: the released codes (all, or `only`) are sent in their current format from
+ * now on. What is released does not change, only its shape, so no review is needed.
+ */
+export async function adoptCurrentFormats(db: Kysely<Database>, resourceId: string, only?: string[]): Promise<void> {
+  const rows = await db.selectFrom('released_attributes').select(['code', 'format_version']).where('resource_id', '=', resourceId).execute();
+  for (const r of rows) {
+    if (only && !only.includes(r.code)) continue;
+    const version = current(r.code);
+    if (r.format_version === version) continue;
+    await db
+      .updateTable('released_attributes')
+      .set({ format_version: version })
+      .where('resource_id', '=', resourceId)
+      .where('code', '=', r.code)
+      .execute();
+  }
 }
 
 /** What the SSO may send for a resource besides IDO (always sent): the ministry-approved codes in force. */
@@ -140,7 +169,7 @@ export async function releasedWithPurposes(db: Kysely<Database>, resourceId: str
   const rows = await db
     .selectFrom('released_attributes as ra')
     .innerJoin('data_request_items as i', (j) => j.onRef('i.request_id', '=', 'ra.request_id').onRef('i.code', '=', 'ra.code'))
-    .select(['ra.code', 'ra.request_id', 'ra.approved_at', 'i.purpose', 'i.comment'])
+    .select(['ra.code', 'ra.request_id', 'ra.approved_at', 'ra.format_version', 'i.purpose', 'i.comment'])
     .where('ra.resource_id', '=', resourceId)
     .execute();
   return rows
@@ -152,6 +181,7 @@ export async function releasedWithPurposes(db: Kysely<Database>, resourceId: str
       comment: r.comment,
       approvedAt: iso(r.approved_at),
       requestId: r.request_id,
+      ...formatVersions(r.code, r.format_version),
     }));
 }
 

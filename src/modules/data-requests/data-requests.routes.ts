@@ -7,6 +7,8 @@ import { assertScope } from '../../plugins/auth.js';
 import { ResourceParams } from '../resources/resources.schemas.js';
 import { visibleResource } from '../resources/resources.service.js';
 import {
+  AdoptedFormats,
+  AdoptFormatsInput,
   DataPolicySchema,
   DataRequestCreated,
   DataRequestInput,
@@ -17,6 +19,7 @@ import {
   ReviewInput,
 } from './data-requests.schemas.js';
 import {
+  adoptCurrentFormats,
   findRequest,
   latestRequest,
   listRequests,
@@ -67,6 +70,42 @@ export const dataRequestsSubmitRoutes: FastifyPluginAsyncTypebox = async (app) =
       if (!created) throw errors.notFound('data request', id);
       const suggested = (resource.sp?.requestedAttributes ?? []).filter((c) => c !== 'IDO');
       return reply.status(201).send({ ...created, suggested, withdrawn });
+    },
+  );
+};
+
+/** Publisher: opts a resource in to the current value formats of what it is already approved to receive. */
+export const attributeFormatsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.put(
+    '/resources/:resourceId/attribute-formats',
+    {
+      schema: {
+        tags,
+        summary: 'Receive the current value format of approved attributes (publisher opt-in)',
+        description:
+          'A resource keeps receiving each attribute in the format it was approved under (e.g. DIV as the class code alone, ' +
+          'version 1) until the ministry reviews a new data request or the publisher opts in here: the listed codes (all ' +
+          'released codes when omitted) are sent in their current format (GET /v1/attributes, `formats[0]`) from the next ' +
+          'access on. Nothing more is released. A code that is not released: 400.',
+        params: ResourceParams,
+        body: AdoptFormatsInput,
+        response: { 200: AdoptedFormats, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { resourceId } = request.params;
+      await visibleResource(app.db, request.caller, resourceId);
+      const released = await releasedAttributeCodes(app.db, resourceId);
+      const codes = request.body.codes;
+      const unknown = (codes ?? []).map((c, i) => ({ c, i })).filter(({ c }) => !released.includes(c));
+      if (unknown.length > 0) {
+        throw errors.validation(
+          'only released attributes have a format to adopt',
+          unknown.map(({ c, i }) => ({ path: `body/codes/${i}`, message: `"${c}" is not released for this resource` })),
+        );
+      }
+      await adoptCurrentFormats(app.db, resourceId, codes);
+      return { resourceId, approved: await releasedWithPurposes(app.db, resourceId) };
     },
   );
 };

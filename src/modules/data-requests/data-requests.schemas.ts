@@ -93,6 +93,12 @@ export const DataPolicySchema = Type.Object({
       comment: Type.Union([Type.String(), Type.Null()]),
       approvedAt: Timestamp,
       requestId: Type.String(),
+      formatVersion: Type.Integer({
+        description: 'the value format it is sent in (GET /v1/attributes `formats`): the one current when it was approved, or opted in to',
+      }),
+      currentFormatVersion: Type.Integer({
+        description: 'the current format; when higher, PUT /v1/resources/{resourceId}/attribute-formats (publisher) or a new review switches to it',
+      }),
     }),
     { description: 'what may be released now (besides IDO, always sent), with the purposes that were approved' },
   ),
@@ -102,3 +108,21 @@ export const DataPolicySchema = Type.Object({
   }),
 });
 export type DataPolicyView = Static<typeof DataPolicySchema>;
+
+export const AdoptFormatsInput = Type.Object(
+  {
+    codes: Type.Optional(
+      Type.Array(Code, {
+        maxItems: 64,
+        description: 'the released codes to switch to their current format; omitted: every released code',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AdoptFormatsInput = Static<typeof AdoptFormatsInput>;
+
+export const AdoptedFormats = Type.Object({
+  resourceId: Type.String(),
+  approved: DataPolicySchema.properties.approved,
+});

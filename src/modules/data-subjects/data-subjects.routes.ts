@@ -5,6 +5,7 @@ import { problems } from '../../lib/http-schemas.js';
 import { PersonExport, PersonParams, RestrictionInput, RestrictionQuery, RestrictionState } from './data-subjects.schemas.js';
 import { insertAudit } from '../audit/audit.repository.js';
 import { exportPerson, findPersonRef, setRestriction } from './data-subjects.repository.js';
+import { projectLinkOf } from '../person-links/person-links.repository.js';
 
 const tags = ['data-subjects'];
 
@@ -36,7 +37,7 @@ export const dataSubjectsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request_id: request.id,
       });
       reply.header('cache-control', 'no-store');
-      return data;
+      return { ...data, projectLink: await projectLinkOf(app.db, entId, personHash(app.config.idoSecret, entId, personId)) };
     },
   );
 

@@ -70,5 +70,13 @@ export const PersonExport = Type.Object({
       attributes: Type.Array(Type.String(), { description: 'names of the attributes sent to the publisher' }),
     }),
   ),
+  projectLink: Type.Optional(
+    Nullable(
+      Type.Object(
+        { confirmedAt: Timestamp, linkedRecords: Type.Integer() },
+        { description: 'an operator confirmed this record is the same person as records of other ENT projects (stable identifiers)' },
+      ),
+    ),
+  ),
 });
 export type PersonExport = Static<typeof PersonExport>;

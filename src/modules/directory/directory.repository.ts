@@ -389,6 +389,19 @@ export type CodeTable = 'subjects' | 'mefs';
 
 export async function upsertCodes(db: Kysely<Database>, table: CodeTable, rows: CodeRow[]): Promise<number> {
   if (rows.length === 0) return 0;
+  if (table === 'mefs') {
+    // A MEF's MEFSTAT11 is the source of the MEFSTAT4 levels released as E_MS4/P_MS4.
+    return count(
+      db,
+      sql`
+      insert into mefs as c (uai, code, name, mefstat11)
+      select t.uai, t.code, t.name, t.mefstat11 from jsonb_to_recordset(${json(rows.map((r) => ({ ...r, mefstat11: r.mefstat11 ?? null })))})
+        t(uai text, code text, name text, mefstat11 text)
+      on conflict (uai, code) do update set name = excluded.name, mefstat11 = excluded.mefstat11
+        where (c.name, c.mefstat11) is distinct from (excluded.name, excluded.mefstat11)
+    `,
+    );
+  }
   return count(
     db,
     sql`

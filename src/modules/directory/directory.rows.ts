@@ -51,6 +51,8 @@ export interface CodeRow {
   uai: string;
   code: string;
   name: string;
+  /** MEFs only: GARMEFSTAT11, whose first four characters are the MEFSTAT4 level. */
+  mefstat11?: string | null;
 }
 
 export interface ManagerRow {

@@ -71,6 +71,19 @@ export type TeachingInput = Static<typeof TeachingInput>;
 export const CodeLabelInput = Type.Object({ code: Code, name: Label });
 export type CodeLabelInput = Static<typeof CodeLabelInput>;
 
+/** An establishment's MEF: GARMEF of GAR-ENT-Etab. */
+export const MefInput = Type.Object({
+  code: Code,
+  name: Label,
+  mefstat11: Type.Optional(
+    Type.String({
+      minLength: 4,
+      maxLength: CODE_MAX,
+      description: 'GARMEFSTAT11 of the MEF; its first four characters are the MEFSTAT4 level released as E_MS4/P_MS4',
+    }),
+  ),
+});
+
 /** A primary school's feed has the content of GAR-ENT-1D: see checkPrimary in directory.validation.ts. */
 const Degree = Type.Union([Type.Literal(1), Type.Literal(2)], {
   description:
@@ -93,7 +106,7 @@ export const SnapshotBody = Type.Object({
   memberships: Type.Optional(Type.Array(MembershipInput, { maxItems: MAX_LINKS })),
   teachings: Type.Optional(Type.Array(TeachingInput, { maxItems: MAX_LINKS })),
   subjects: Type.Optional(Type.Array(CodeLabelInput, { maxItems: 5_000 })),
-  mefs: Type.Optional(Type.Array(CodeLabelInput, { maxItems: 5_000 })),
+  mefs: Type.Optional(Type.Array(MefInput, { maxItems: 5_000 })),
 });
 export type SnapshotBody = Static<typeof SnapshotBody>;
 
@@ -113,7 +126,7 @@ export const ChangesBody = Type.Object({
       memberships: Type.Optional(Type.Array(MembershipInput, { maxItems: MAX_LINKS })),
       teachings: Type.Optional(Type.Array(TeachingInput, { maxItems: MAX_LINKS })),
       subjects: Type.Optional(Type.Array(CodeLabelInput, { maxItems: 5_000 })),
-      mefs: Type.Optional(Type.Array(CodeLabelInput, { maxItems: 5_000 })),
+      mefs: Type.Optional(Type.Array(MefInput, { maxItems: 5_000 })),
     }),
   ),
   removals: Type.Optional(

@@ -90,7 +90,7 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
   const links = (body.memberships ?? []).map((m) => ({ uai, person_id: m.personId, group_code: m.groupCode }));
   const teachings = (body.teachings ?? []).map((t) => ({ uai, person_id: t.personId, group_code: t.groupCode, subjects: sortedSet(t.subjects) }));
   const subjects = (body.subjects ?? []).map((s) => ({ uai, code: s.code, name: s.name }));
-  const mefs = (body.mefs ?? []).map((s) => ({ uai, code: s.code, name: s.name }));
+  const mefs = (body.mefs ?? []).map((s) => ({ uai, code: s.code, name: s.name, mefstat11: s.mefstat11 ?? null }));
   const ids = body.people.map((p) => p.id);
 
   return db.transaction().execute(async (trx) => {

@@ -254,7 +254,11 @@ export function mapGarFile(file: GarFile, today: Date = new Date()): GarFeed {
         const isMef = rec.element === 'GARMEF';
         const code = r.one(isMef ? 'GARMEFCode' : 'GARMatiereCode', LIMITS.code);
         const name = r.one(isMef ? 'GARMEFLibelle' : 'GARMatiereLibelle', LIMITS.label);
-        if (uai && code && name && unique(rec.element, `${uai}\u0000${code}`, r.path)) (isMef ? feed.mefs : feed.subjects).push({ uai, code, name });
+        const mefstat11 = isMef ? r.one('GARMEFSTAT11', LIMITS.code, true) : null;
+        if (uai && code && name && unique(rec.element, `${uai}\u0000${code}`, r.path)) {
+          if (isMef) feed.mefs.push({ uai, code, name, mefstat11: mefstat11 ?? null });
+          else feed.subjects.push({ uai, code, name });
+        }
         break;
       }
       case 'GARGroupe': {

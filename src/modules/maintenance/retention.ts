@@ -130,6 +130,8 @@ export async function runRetention(db: Kysely<Database>, o: RetentionOptions): P
       // Objections and restrictions outlive the person, not the length of a schooling (README).
       const rightsCutoff = monthsBefore(o.now, RIGHTS_RECORD_YEARS * 12);
       await trx.deleteFrom('rights_records').where('recorded_at', '<', rightsCutoff).execute();
+      // Links between a person's records in two ENT projects serve the length of a schooling too.
+      await trx.deleteFrom('person_links').where('created_at', '<', rightsCutoff).execute();
       const managers = await trx.deleteFrom('assignment_managers').where('seen_at', '<', goneCutoff).executeTakeFirst();
       report.deletedAssignmentManagers = Number(managers.numDeletedRows);
       const subs = await trx

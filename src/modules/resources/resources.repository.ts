@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
-import type { Database, ResourcesTable } from '../../db/database.js';
+import type { Database, IdoScopeValue, ResourcesTable } from '../../db/database.js';
 import type { ResourceView } from './resources.schemas.js';
 import { describePublicKey } from '../../saml/sp-metadata.js';
 import type { ResolvedSp } from './resources.service.js';
@@ -167,7 +167,7 @@ export async function setSamlOptions(db: Kysely<Database>, id: string, options: 
   return row && toResourceView(row);
 }
 
-export async function setIdoScope(db: Kysely<Database>, id: string, scope: 'project' | 'pairwise', now: Date): Promise<ResourceView | undefined> {
+export async function setIdoScope(db: Kysely<Database>, id: string, scope: IdoScopeValue, now: Date): Promise<ResourceView | undefined> {
   const row = await db.updateTable('resources').set({ ido_scope: scope, updated_at: now }).where('id', '=', id).returning(COLUMNS).executeTakeFirst();
   return row && toResourceView(row);
 }

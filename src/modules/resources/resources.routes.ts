@@ -180,7 +180,8 @@ export const resourcesIdoScopeRoutes: FastifyPluginAsyncTypebox = async (app) =>
         summary: 'Set the scope of the IDO (persistent NameID and IDO attribute) released for a resource (ministry)',
         description:
           '`project` (default, as GAR): the same IDO for a person of an ENT project at every publisher. `pairwise`: ' +
-          'one per publisher, the same across all of its resources and SPs. Changing it changes what the publisher ' +
+          'one per publisher, the same across all of its resources and SPs. `stable`: one per publisher that stays the ' +
+          'same when the person moves to another ENT project and an operator linked the two records. Changing it changes what the publisher ' +
           'receives: its accounts keyed on the IDO are orphaned.',
         params: ResourceParams,
         body: IdoScopeInput,

@@ -115,10 +115,12 @@ export const ServiceProviderSchema = Type.Object({
   }),
 });
 
-export const IdoScope = Type.Union([Type.Literal('project'), Type.Literal('pairwise')], {
+export const IdoScope = Type.Union([Type.Literal('project'), Type.Literal('pairwise'), Type.Literal('stable')], {
   description:
     'project: one IDO per person and ENT project, the same for every publisher (as GAR); ' +
-    'pairwise: one IDO per person, ENT project and publisher, shared by all of that publisher’s resources and SPs',
+    'pairwise: one IDO per person, ENT project and publisher, shared by all of that publisher’s resources and SPs; ' +
+    'stable: one IDO per person and publisher that survives a move to another ENT project when an operator linked the ' +
+    'two records (PUT /v1/people/{entId}/{personId}/link); a keyed hash, never derived from anything the publisher sees',
 });
 export const IdoScopeInput = Type.Object({ idoScope: IdoScope }, { additionalProperties: false });
 

@@ -1,10 +1,13 @@
 import { sql } from 'kysely';
 import type { DatabaseHandle } from '../../db/connect.js';
 import { subscriptionGrants } from '../resource-list/resource-list.repository.js';
+import type { IdoScopeValue } from '../../db/database.js';
 
 /** Everything the access decision needs, read in one round trip. */
 export interface DecisionFacts {
   establishmentEntId: string | null;
+  /** 1: primary school (levels in `mefs` are MEFSTAT4 codes); 2: secondary. */
+  degree: 1 | 2;
   person: {
     ref: number;
     lastName: string;
@@ -17,6 +20,13 @@ export interface DecisionFacts {
     taughtSubjects: string[];
     divisions: string[];
     groups: string[];
+    /** Labels of `divisions` and `groups`, in the same order. */
+    divisionLabels: string[];
+    groupLabels: string[];
+    /** Secondary schools: MEFSTAT4 levels of the person's MEFs, from the establishment's MEF list. */
+    mefstat4: string[];
+    /** Set when an operator linked this person to people of other ENT projects (see person-links). */
+    linkKey: string | null;
     goneAt: Date | null;
     restrictedAt: Date | null;
     objectedAt: Date | null;
@@ -27,9 +37,13 @@ export interface DecisionFacts {
     spEntityId: string;
     acsUrl: string;
     encryptionCertificate: string | null;
-    idoScope: 'project' | 'pairwise';
+    idoScope: IdoScopeValue;
     accessUrl: string | null;
+    /** Access and landing URLs of the resource's family, its own first. */
+    familyUrls: string[];
     released: string[];
+    /** The format version each released code was approved under (or opted in to). */
+    releasedVersions: Record<string, number>;
     hasReviewedRequest: boolean;
   } | null;
   subscriptions: { valid: number; expired: number; notStarted: number };
@@ -38,6 +52,13 @@ export interface DecisionFacts {
 
 interface Row {
   est_ent_id: string | null;
+  est_degree: 1 | 2 | null;
+  division_labels: string[] | null;
+  group_labels: string[] | null;
+  mefstat4: string[] | null;
+  link_key: string | null;
+  family_urls: string[] | null;
+  released_versions: number[] | null;
   p_ref: number | null;
   last_name: string | null;
   first_name: string | null;
@@ -57,7 +78,7 @@ interface Row {
   sp_entity_id: string | null;
   sp_acs_url: string | null;
   sp_encryption_cert: string | null;
-  ido_scope: 'project' | 'pairwise' | null;
+  ido_scope: IdoScopeValue | null;
   access_url: string | null;
   released: string[] | null;
   has_reviewed_request: boolean;
@@ -84,7 +105,7 @@ export async function decisionFacts(
       where p.ent_id = ${q.entId} and p.person_id = ${q.personId}
     ),
     person_groups as (
-      select g.id, g.code, g.kind from groups g
+      select g.id, g.code, g.name, g.kind from groups g
       where g.uai = ${q.uai} and g.id in (
         select gm.group_id from group_members gm where gm.person_id = (select id from person)
         union select t.group_id from teachings t where t.person_id = (select id from person))
@@ -95,6 +116,7 @@ export async function decisionFacts(
     )
     select
       (select e.ent_id from establishments e where e.uai = ${q.uai}) as est_ent_id,
+      (select e.degree from establishments e where e.uai = ${q.uai}) as est_degree,
       person.id as p_ref, person.last_name, person.first_name, person.civility, person.emails, person.profiles,
       person.mefs, person.subjects,
       coalesce(person.p_gone_at, person.ep_gone_at) as gone_at,
@@ -106,8 +128,20 @@ export async function decisionFacts(
         where t.person_id = person.id) as taught_subjects,
       (select array_agg(code order by code) from person_groups where kind = 'DIVISION') as divisions,
       (select array_agg(code order by code) from person_groups where kind = 'GROUPE') as groups,
+      (select array_agg(name order by code) from person_groups where kind = 'DIVISION') as division_labels,
+      (select array_agg(name order by code) from person_groups where kind = 'GROUPE') as group_labels,
+      (select array_agg(distinct left(m.mefstat11, 4) order by left(m.mefstat11, 4)) from mefs m
+        where m.uai = ${q.uai} and m.code = any(person.mefs) and length(m.mefstat11) >= 4) as mefstat4,
+      (select pl.link_key from person_links pl where pl.ent_id = ${q.entId} and pl.person_hash = ${q.personHash}) as link_key,
       r.id as r_id, r.publisher_id, r.sp_entity_id, r.sp_acs_url, r.sp_encryption_cert, r.ido_scope, r.access_url,
       (select array_agg(ra.code order by ra.code) from released_attributes ra where ra.resource_id = ${q.resourceId}) as released,
+      (select array_agg(ra.format_version order by ra.code) from released_attributes ra where ra.resource_id = ${q.resourceId}) as released_versions,
+      (select array_agg(x.u order by x.own desc, x.id, x.n) from (
+        select f.id, f.id = r.id as own, v.n, v.u from resources f
+        cross join lateral (values (1, f.access_url), (2, f.resource_url)) as v(n, u)
+        where v.u is not null and (f.id = r.id
+          or f.id = coalesce(r.catalogue->>'membreFamille', r.id) or f.catalogue->>'membreFamille' = coalesce(r.catalogue->>'membreFamille', r.id))
+      ) x) as family_urls,
       exists (select 1 from data_requests dr where dr.resource_id = ${q.resourceId} and dr.status = 'reviewed') as has_reviewed_request,
       (select count(*) from subs where starts_at <= ${now} and ends_at > ${now})::int as subs_valid,
       (select count(*) from subs where ends_at <= ${now})::int as subs_expired,
@@ -124,6 +158,7 @@ export async function decisionFacts(
   const r = (await database.prepared<Row>('sso_decision', query))[0]!;
   return {
     establishmentEntId: r.est_ent_id,
+    degree: r.est_degree ?? 2,
     person:
       r.p_ref === null
         ? null
@@ -139,6 +174,10 @@ export async function decisionFacts(
             taughtSubjects: r.taught_subjects ?? [],
             divisions: r.divisions ?? [],
             groups: r.groups ?? [],
+            divisionLabels: r.division_labels ?? [],
+            groupLabels: r.group_labels ?? [],
+            mefstat4: r.mefstat4 ?? [],
+            linkKey: r.link_key,
             goneAt: r.gone_at,
             restrictedAt: r.restricted_at,
             objectedAt: r.objected_at,
@@ -154,7 +193,9 @@ export async function decisionFacts(
             encryptionCertificate: r.sp_encryption_cert,
             idoScope: r.ido_scope ?? 'project',
             accessUrl: r.access_url,
+            familyUrls: [...new Set(r.family_urls ?? [])],
             released: r.released ?? [],
+            releasedVersions: Object.fromEntries((r.released ?? []).map((code, i) => [code, r.released_versions?.[i] ?? 1])),
             hasReviewedRequest: r.has_reviewed_request,
           },
     subscriptions: { valid: r.subs_valid, expired: r.subs_expired, notStarted: r.subs_not_started },

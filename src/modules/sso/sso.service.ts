@@ -1,7 +1,7 @@
-import { ATTRIBUTES, type AttributeDefinition } from '../attributes/attribute-dictionary.js';
+import { ATTRIBUTES, formatFor, type AttributeDefinition } from '../attributes/attribute-dictionary.js';
 import type { SamlAttribute } from '../../saml/response.js';
 import type { DecisionFacts } from './sso.repository.js';
-import { opaqueId } from './ido.js';
+import { opaqueId, stableId } from './ido.js';
 
 export const REFUSAL_REASONS = [
   'establishment_out_of_scope',
@@ -56,8 +56,14 @@ export function refusalReason(facts: DecisionFacts, entId: string): RefusalReaso
 
 type Granted = DecisionFacts & { person: NonNullable<DecisionFacts['person']>; resource: NonNullable<DecisionFacts['resource']> };
 
-/** Values of each code, scoped to the establishment of the access. */
-function valuesOf(code: string, f: Granted, ido: string, uai: string, entId: string): string[] {
+/** `code##label`, as GAR sends classes and groups (format version 2 of DIV and GRO). */
+const withLabels = (codes: string[], labels: string[]) => codes.map((c, i) => `${c}##${labels[i] ?? c}`);
+
+/**
+ * Values of each code in the format version the resource receives (see the dictionary's `formats`),
+ * scoped to the establishment of the access.
+ */
+function valuesOf(code: string, version: number, f: Granted, ido: string, uai: string, entId: string): string[] {
   const p = f.person;
   switch (code) {
     case 'IDO':
@@ -73,16 +79,17 @@ function valuesOf(code: string, f: Granted, ido: string, uai: string, entId: str
     case 'CIV':
       return p.civility ? [p.civility] : [];
     case 'DIV':
-      return p.divisions;
+      return version >= 2 ? withLabels(p.divisions, p.divisionLabels) : p.divisions;
     case 'GRO':
-      return p.groups;
+      return version >= 2 ? withLabels(p.groups, p.groupLabels) : p.groups;
     case 'P_MEL':
       return p.emails;
     case 'idENT':
-      return [entId];
+      return [version >= 2 ? Buffer.from(entId, 'utf8').toString('base64') : entId];
     case 'IDC':
       return [`${f.resource.id}_${ido}`];
     case 'LRA':
+      if (version >= 2) return f.resource.familyUrls;
       return f.resource.accessUrl ? [f.resource.accessUrl] : [];
     case 'E_MS':
       return p.subjects;
@@ -90,6 +97,11 @@ function valuesOf(code: string, f: Granted, ido: string, uai: string, entId: str
       return p.taughtSubjects;
     case 'MEF':
       return p.mefs;
+    case 'E_MS4':
+    case 'P_MS4':
+      // A primary school's feed gives the MEFSTAT4 levels themselves; a secondary one gives MEFs,
+      // whose MEFSTAT11 (the establishment's MEF list) starts with the level.
+      return f.degree === 1 ? p.mefs : p.mefstat4;
     default:
       // A code the dictionary knows but this function does not is never sent.
       return [];
@@ -106,13 +118,20 @@ export function releasedAttributes(f: Granted, q: { idoSecret: string; uai: stri
   ido: string;
   attributes: SamlAttribute[];
 } {
-  const ido = opaqueId(q.idoSecret, q.entId, q.personId, f.resource.idoScope === 'pairwise' ? f.resource.publisherId : undefined);
+  const scope = f.resource.idoScope;
+  const ido =
+    scope === 'stable'
+      ? stableId(q.idoSecret, f.person.linkKey, q.entId, q.personId, f.resource.publisherId)
+      : opaqueId(q.idoSecret, q.entId, q.personId, scope === 'pairwise' ? f.resource.publisherId : undefined);
   const approved = new Set(f.resource.released);
   const attributes: SamlAttribute[] = [];
   for (const def of ATTRIBUTES) {
     if (!def.alwaysSent && !approved.has(def.code)) continue;
     if (!def.alwaysSent && !applies(def, f.person.profiles)) continue;
-    const values = valuesOf(def.code, f, ido, q.uai, q.entId);
+    // A code the establishment's feed has no source for (e.g. MEF at a primary school, whose level
+    // codes are MEFSTAT4) is never sent from it.
+    if (!def.degrees.includes(f.degree)) continue;
+    const values = valuesOf(def.code, formatFor(def, f.resource.releasedVersions[def.code]), f, ido, q.uai, q.entId);
     if (values.length > 0) attributes.push({ name: def.code, values: def.multiValued ? values : values.slice(0, 1) });
   }
   return { ido, attributes };
