@@ -88,13 +88,11 @@ export async function requeueJob(db: Kysely<Database>, id: string, now: Date): P
   await db.updateTable('feed_jobs').set({ state: 'queued', updated_at: now }).where('id', '=', id).where('state', '=', 'running').execute();
 }
 
-/** Retention: finished jobs and their problem lists, past the cutoff. Returns the archives still named (to delete). */
-export async function deleteFinishedJobsBefore(db: Kysely<Database>, cutoff: Date): Promise<{ deleted: number; archives: string[] }> {
-  const rows = await db
-    .deleteFrom('feed_jobs')
-    .where('state', 'in', ['succeeded', 'failed', 'partial'])
-    .where('finished_at', '<', cutoff)
-    .returning(['archive_path'])
-    .execute();
-  return { deleted: rows.length, archives: rows.flatMap((r) => (r.archive_path ? [r.archive_path] : [])) };
+/** Days an ended job and its problem list are kept (the retention run deletes them after). */
+export const FEED_JOB_RETENTION_DAYS = 30;
+
+/** Retention: ended jobs and their problem lists, past the cutoff. */
+export async function deleteFinishedJobsBefore(db: Kysely<Database>, cutoff: Date): Promise<{ deleted: number }> {
+  const r = await db.deleteFrom('feed_jobs').where('state', 'in', ['succeeded', 'failed', 'partial']).where('finished_at', '<', cutoff).executeTakeFirst();
+  return { deleted: Number(r.numDeletedRows) };
 }
