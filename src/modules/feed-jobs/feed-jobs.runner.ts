@@ -22,6 +22,33 @@ export const MAX_ATTEMPTS = 3;
 const LOCK_CLASS = 7_120_601;
 const PROGRESS_EVERY_MS = 500;
 
+/**
+ * Runs `fn` holding the ENT project's advisory lock (PostgreSQL), on a connection of its own for
+ * the whole run; waits for it when `wait` (until `stop` says so), else gives undefined when another
+ * process holds it. PGlite is one process: nothing to lock across.
+ */
+export async function withProjectLock<T>(
+  database: DatabaseHandle,
+  entId: string,
+  o: { wait: boolean; stop?: () => boolean },
+  fn: () => Promise<T>,
+): Promise<T | undefined> {
+  if (database.kind !== 'postgres') return fn();
+  return database.db.connection().execute(async (conn) => {
+    for (;;) {
+      const r = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${LOCK_CLASS}, hashtext(${entId})) as ok`.execute(conn);
+      if (r.rows[0]!.ok) break;
+      if (!o.wait || o.stop?.()) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    try {
+      return await fn();
+    } finally {
+      await sql`select pg_advisory_unlock(${LOCK_CLASS}, hashtext(${entId}))`.execute(conn);
+    }
+  });
+}
+
 export interface FeedJobsOptions {
   database: DatabaseHandle;
   clock: () => Date;
@@ -105,25 +132,8 @@ export class FeedJobRunner {
     }
   }
 
-  /**
-   * Runs `fn` holding the project's advisory lock (PostgreSQL), waiting for it when `wait`; without
-   * waiting, returns undefined when another process holds it.
-   */
-  private async withProjectLock<T>(entId: string, wait: boolean, fn: () => Promise<T>): Promise<T | undefined> {
-    if (this.o.database.kind !== 'postgres') return fn();
-    return this.db.connection().execute(async (conn) => {
-      for (;;) {
-        const r = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${LOCK_CLASS}, hashtext(${entId})) as ok`.execute(conn);
-        if (r.rows[0]!.ok) break;
-        if (!wait || this.stopping) return undefined;
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-      }
-      try {
-        return await fn();
-      } finally {
-        await sql`select pg_advisory_unlock(${LOCK_CLASS}, hashtext(${entId}))`.execute(conn);
-      }
-    });
+  private withProjectLock<T>(entId: string, wait: boolean, fn: () => Promise<T>): Promise<T | undefined> {
+    return withProjectLock(this.o.database, entId, { wait, stop: () => this.stopping }, fn);
   }
 
   private async run(id: string, entId: string): Promise<void> {
