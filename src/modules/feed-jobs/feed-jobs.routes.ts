@@ -70,7 +70,8 @@ export const feedJobsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onReady', async () => {
     await startFeedPool();
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await runner.resume();
+    // In the background: a start is not held up by the jobs left over, nor refused when the database is late.
+    runner.resume().catch((err) => app.log.error({ errorClass: (err as Error)?.constructor?.name }, 'export jobs: resume at start failed'));
   });
   app.addHook('preClose', async () => runner.stop());
 
