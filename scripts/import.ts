@@ -68,18 +68,20 @@ function progressBar(): { update: (r: ImportReport) => void; stop: () => void } 
     update(r) {
       const p = r.progress;
       const steps = p.files.total + (p.establishments.total ?? 0);
-      if (total === 0 && steps > 0) bar.start(steps, 0);
-      else if (steps !== total) bar.setTotal(steps);
-      total = steps;
       const records = p.phase === 'applying' || p.phase === 'done' ? p.records.applied : p.records.read;
       const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-      bar.update(p.files.done + p.establishments.done, {
+      const payload = {
         phase: p.phase.padEnd(8),
         files: `${p.files.done}/${p.files.total}`,
         establishments: `${p.establishments.done}/${p.establishments.total ?? '?'}`,
         records: p.records.total === null ? `${records}` : `${records}/${p.records.total}`,
         rate: Math.round(records / seconds),
-      });
+      };
+      if (steps === 0) return;
+      if (total === 0) bar.start(steps, 0, payload);
+      else if (steps !== total) bar.setTotal(steps);
+      total = steps;
+      bar.update(p.files.done + p.establishments.done, payload);
     },
     stop: () => bar.stop(),
   };
