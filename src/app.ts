@@ -149,12 +149,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // The body parser reports this error as a 408. A body refused before it is read (415, 413 by
     // length) has no reader: without this listener, a late error there would stop the process.
     body.on('error', () => {});
+    // A route taking large uploads (an export archive) says how long its body may take.
+    const seconds = (request.routeOptions.config as { bodyTimeoutSeconds?: number } | undefined)?.bodyTimeoutSeconds ?? config.requestTimeoutSeconds;
     const timer = setTimeout(() => {
       if (reply.sent) return;
       payload.unpipe(body);
       reply.header('connection', 'close');
-      body.destroy(new AppError(408, 'request-timeout', 'Request timeout', `the request body did not arrive within ${config.requestTimeoutSeconds} s`));
-    }, config.requestTimeoutSeconds * 1000);
+      body.destroy(new AppError(408, 'request-timeout', 'Request timeout', `the request body did not arrive within ${seconds} s`));
+    }, seconds * 1000);
     timer.unref();
     const stop = () => clearTimeout(timer);
     payload.once('end', stop);

@@ -81,6 +81,12 @@ export interface Config extends Secrets {
   garWsTlsCert?: string;
   garWsTlsKey?: string;
   garWsClientCa?: string;
+  /** Largest nightly export archive accepted by POST /v1/feed/gar-ent/exports (bytes); default 512 MiB. */
+  feedExportMaxBytes?: number;
+  /** Export jobs run at once in one process (one per ENT project at a time); default 2. */
+  feedJobsParallel?: number;
+  /** Where archives wait for their job (shared by replicas that may resume each other's); default DATA_DIR/feed-exports. */
+  feedExportDir?: string;
 }
 
 /** What the environment gives before embedded mode fills in missing secrets. */
@@ -341,6 +347,9 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     oidcNextSigningKey: oidcKeys.OIDC_NEXT_SIGNING_KEY,
     oidcPreviousSigningKey: oidcKeys.OIDC_PREVIOUS_SIGNING_KEY,
     garWsPort,
+    feedExportMaxBytes: int('FEED_EXPORT_MAX_MB', 512, 1, 16_384) * 1024 * 1024,
+    feedJobsParallel: int('FEED_JOBS_PARALLEL', 2, 1, 32),
+    feedExportDir: get('FEED_EXPORT_DIR'),
     garWsTlsCert: garWsTls.cert,
     garWsTlsKey: garWsTls.key,
     garWsClientCa: garWsTls.ca,

@@ -29,6 +29,7 @@ import { registerAuditTrail } from './modules/audit/audit.hook.js';
 import { entIdpRoutes } from './doors/ent-entry/idp.routes.js';
 import { catalogueReadRoutes, catalogueWriteRoutes, establishmentOfficialRoutes, publisherDistributorRoutes } from './modules/gar-ws/gar-admin.routes.js';
 import { clientCertificatesRoutes } from './modules/gar-ws/client-certificates.js';
+import { feedJobsRoutes } from './modules/feed-jobs/feed-jobs.routes.js';
 
 /**
  * Every /v1 feature, each inside the access level of its callers. A route that more than one role
@@ -53,6 +54,8 @@ export const v1Routes: FastifyPluginAsync = async (app) => {
   await app.register(accessLevel(['ent'], resourceListRoutes, ssoRoutes));
   await app.register(accessLevel(['ent'], directoryFeedRoutes, garEntFeedRoutes));
   await app.register(accessLevel(['ent', 'operator'], directoryReadRoutes));
+  // Nightly GAR-ENT exports as background jobs (an ENT for its project, an operator for any).
+  await app.register(accessLevel(['ent', 'operator'], feedJobsRoutes));
   await app.register(accessLevel(['operator'], entIdpRoutes));
   // GAR web services' data: catalogue fields, official fields, distributor ids, client certificates.
   await app.register(accessLevel(['publisher'], catalogueWriteRoutes));

@@ -10,6 +10,7 @@ import { uaiCheckLetter } from '../src/lib/uai.js';
 import { ACCESS_MATRIX, type Grant } from './access-matrix.js';
 import { bearer, buildTestApp, ministry, operator } from './helper.js';
 import { approve, world } from './sso-world.js';
+import { tarGz } from './export-archives.js';
 import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
 import {
   RES_P1,
@@ -77,6 +78,10 @@ async function buildWorld(app: FastifyInstance, db: Kysely<Database>): Promise<W
       .execute();
   }
   await insertEstablishment(db, UAI_C, 'Z0');
+  // One finished export job on each side, for the job routes.
+  for (const [id, entId] of [[JOB_Z0, 'Z0'], [JOB_Z1, 'Z1']] as const) {
+    await db.insertInto('feed_jobs').values({ id, ent_id: entId, state: 'succeeded', created_by: `ent-${entId}`, archive_name: null, archive_path: null, finished_at: new Date() }).execute();
+  }
   await insertResource(db, { id: RES_P1_EXTRA, publisherId: 'P1', name: 'Histoire 4e' });
   await insertPerson(db, { personId: 'E2', uai: UAI_A, profiles: ['National_elv'] });
   await insertPerson(db, { entId: 'Z1', personId: 'F1', uai: UAI_X, profiles: ['National_elv'] });
@@ -156,6 +161,11 @@ interface Planned {
 }
 
 const enc = encodeURIComponent;
+
+const JOB_Z0 = '00000000-0000-4000-8000-0000000000a0';
+const JOB_Z1 = '00000000-0000-4000-8000-0000000000a1';
+/** A nightly export naming UAI_C (Z0's sandbox school): applied for Z0, refused inside another project's job. */
+const EXPORT_ARCHIVE = await tarGz({ 'Z0_GAR-ENT_Complet_20261125_Etab_0000.xml': xmlEtab(UAI_C) });
 
 function xmlEtab(uai: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -439,6 +449,19 @@ function builders(db: Kysely<Database>, w: World, t: Test): Record<string, Build
       payload: xmlEtab(scope === 'in' ? UAI_C : UAI_X),
       headers: { 'content-type': 'application/xml' },
     })),
+    'POST /v1/feed/gar-ent/exports': both((o) => ({
+      url: `/v1/feed/gar-ent/exports?ent=${o.entId}`,
+      payload: EXPORT_ARCHIVE,
+      headers: { 'content-type': 'application/gzip' },
+    })),
+    'GET /v1/feed/jobs/{id}': both((o, _role, scope) => ({
+      url: `/v1/feed/jobs/${scope === 'in' ? JOB_Z0 : JOB_Z1}`,
+      check: (res) => void t.match(res.json(), { entId: o.entId }),
+    })),
+    'GET /v1/feed/jobs': inOnly((role) => ({
+      url: '/v1/feed/jobs',
+      check: (res) => only(res, 'feed jobs', (i) => role === 'operator' || i.entId === 'Z0', (i) => i.entId === 'Z0'),
+    })),
     'GET /v1/establishments/{uai}/directory': both((o) => ({
       url: `/v1/establishments/${o.uai}/directory`,
       check: (res) => void t.match(res.json(), { uai: o.uai, entId: o.entId }),
@@ -627,6 +650,10 @@ t.test('every route × every role, in and out of scope, and without a token, ans
     }
     t.same(after, before, `${op}: refused calls changed nothing`);
     for (const p of planned.filter((x) => x.expect < 400)) await run(p);
+    // The export jobs just accepted run in the background: they end before the next operation's digests.
+    while (op === 'POST /v1/feed/gar-ent/exports' && (await db.selectFrom('feed_jobs').select('id').where('state', 'in', ['queued', 'running']).execute()).length) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     t.ok(planned.length > 0, `${op}: probed (${path})`);
   }
   t.ok(calls >= 300, `${calls} calls made`);

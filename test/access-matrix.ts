@@ -107,6 +107,11 @@ export const ACCESS_MATRIX: Record<string, Rule> = {
   'POST /v1/establishments/{uai}/directory/changes': { roles: { ent: { in: 200, out: 403 } } },
   'POST /v1/feed/gar-ent': { roles: { ent: { in: 200, out: 403 } } },
   'GET /v1/establishments/{uai}/directory': { roles: { operator: national(200), ent: { in: 200, out: 403 } } },
+  // Nightly exports: an ENT for its own project (another project named is a 403), operators for any.
+  'POST /v1/feed/gar-ent/exports': { roles: { operator: national(202), ent: { in: 202, out: 403 } } },
+  // Another project's job is as unknown as a missing one.
+  'GET /v1/feed/jobs/{id}': { roles: { operator: national(200), ent: { in: 200, out: 404 } } },
+  'GET /v1/feed/jobs': { roles: { operator: { in: 200 }, ent: { in: 200 } } },
   'GET /v1/establishments/{uai}/people/{personId}': { roles: { operator: national(200), ent: { in: 200, out: 403 } } },
   'POST /v1/resources/{resourceId}/oidc/secret': { roles: { publisher: { in: 200, out: 404 } } },
 

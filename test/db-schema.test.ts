@@ -60,6 +60,10 @@ const COLUMNS: { [T in keyof Database]: Array<keyof Database[T] & string> } = {
   rights_records: ['ent_id', 'person_hash', 'kind', 'recorded_at', 'recorded_by'],
   maintenance_state: ['key', 'value'],
   retention_runs: ['id', 'started_at', 'finished_at', 'dry_run', 'removed', 'error'],
+  feed_jobs: [
+    'id', 'ent_id', 'state', 'created_by', 'archive_name', 'archive_path', 'archive_bytes', 'attempts', 'progress', 'establishments',
+    'problems', 'problem_count', 'error', 'created_at', 'started_at', 'finished_at', 'updated_at',
+  ],
   assignments: ['id', 'subscription_pk', 'uai', 'target_type', 'person_id', 'group_id', 'profile', 'created_at', 'created_by', 'created_as', 'group_code', 'detached_at'],
   ent_idps: [
     'ent_id', 'entity_id', 'sso_url', 'sso_binding', 'signing_certificates', 'metadata_xml', 'attr_ent_id', 'attr_person_id',

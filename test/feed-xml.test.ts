@@ -124,7 +124,6 @@ t.test('invalid files are 400 with every failing value', async (t) => {
     ['not well-formed', '<GAR-ENT-Eleve xmlns="http://data.education.fr/ns/gar" Version="1.7"><GAREleve></GAR-ENT-Eleve>'],
     ['wrong namespace', '<GAR-ENT-Eleve xmlns="urn:other" Version="1.7"/>'],
     ['unknown root', '<GAR-ENT-Autre xmlns="http://data.education.fr/ns/gar" Version="1.7"/>'],
-    ['other version', '<GAR-ENT-Eleve xmlns="http://data.education.fr/ns/gar" Version="1.6"/>'],
     ['element of another kind', '<GAR-ENT-Eleve xmlns="http://data.education.fr/ns/gar" Version="1.7"><GARGroupe/></GAR-ENT-Eleve>'],
     ['undefined entity', '<GAR-ENT-RespAff xmlns="http://data.education.fr/ns/gar" Version="1.7">&foo;</GAR-ENT-RespAff>'],
   ] as const) {
@@ -134,6 +133,32 @@ t.test('invalid files are 400 with every failing value', async (t) => {
   }
   const json = await app.inject({ method: 'POST', url: '/v1/feed/gar-ent', headers: bearer(app, entZ0), payload: { a: 1 } });
   t.equal(json.statusCode, 415, 'a JSON body is not a GAR-ENT file');
+});
+
+t.test('files as deployed exporters write them: any Version is read by namespace and content, one file may mix establishments', async (t) => {
+  const { app, database } = await buildTestApp(t);
+  await onboard(app);
+  const v10 = (name: string) => fixture(name).replace('Version="1.7"', 'Version="1.0"');
+  // A pupil of the second school in the same file as the first school's pupils.
+  const pupilB = fixture('eleve.xml').split('<GAREleve>')[1]!.split('</GAREleve>')[0]!.replaceAll('0650001Y', UAI_B).replace('E1-000123', 'E2-000001');
+  const mixed = v10('eleve.xml').replace('<GARPersonMEF>', `<GAREleve>${pupilB}</GAREleve>\n  <GARPersonMEF>`);
+  for (const [name, xml] of [['etab.xml', v10('etab.xml')], ['eleve.xml', mixed], ['enseignant.xml', v10('enseignant.xml')], ['groupe.xml', v10('groupe.xml')]] as const) {
+    const r = await postXml(app, xml);
+    t.equal(r.statusCode, 200, `${name} with Version="1.0": ${r.body.slice(0, 300)}`);
+    t.equal(r.json().version, '1.0', 'the version is reported as written');
+  }
+  t.equal((await dumpDirectory(database.db, UAI_A)).people.length, 4);
+  const b = await app.inject({ method: 'GET', url: `/v1/establishments/${UAI_B}/people/E2-000001`, headers: bearer(app, entZ0) });
+  t.equal(b.statusCode, 200, 'the other school’s pupil of the mixed file is stored there');
+  for (const version of ['1.6', '2.0', '']) {
+    const r = await postXml(app, `<GAR-ENT-Eleve xmlns="http://data.education.fr/ns/gar"${version ? ` Version="${version}"` : ''}/>`);
+    t.equal(r.statusCode, 200, `Version "${version}" is read`);
+  }
+  // What the content breaks is still refused, whatever the version.
+  const broken = v10('eleve.xml').replace('<GARPersonNom>Martin</GARPersonNom>', '');
+  const r = await postXml(app, broken);
+  t.equal(r.statusCode, 400);
+  t.match(r.json().errors, [{ path: '/GAREleve/0/GARPersonNom', message: 'is required' }]);
 });
 
 t.test('hostile XML is refused at once', async (t) => {

@@ -141,3 +141,21 @@ t.test("responsables d'affectation no RespAff export names any more are deleted 
   t.equal((await run('2026-11-02T00:00:00Z')).deletedAssignmentManagers, 1, 'KEPT goes in turn once no export names them for three months');
   t.same(await managers(), []);
 });
+
+t.test('export jobs and their problem lists are deleted 30 days after they end; running jobs stay', async (t) => {
+  const { app, database } = await buildTestApp(t, { now: NOW });
+  await onboard(app);
+  const job = (id: string, state: 'succeeded' | 'partial' | 'running', finished: string | null) => ({
+    id, ent_id: 'Z0', state, created_by: 'ent-z0', archive_name: null, archive_path: null,
+    problems: JSON.stringify([{ path: '/', message: 'x' }]), problem_count: 1, created_at: new Date('2026-09-01T00:00:00Z'), finished_at: finished,
+  });
+  await database.db.insertInto('feed_jobs').values([
+    job('00000000-0000-4000-8000-00000000000a', 'succeeded', '2026-10-25T08:00:00Z'), // 31 days before NOW
+    job('00000000-0000-4000-8000-00000000000b', 'partial', '2026-10-27T08:00:00Z'), // 29 days
+    job('00000000-0000-4000-8000-00000000000c', 'running', null),
+  ]).execute();
+  const report = await runRetention(database.db, options);
+  t.equal(report.deletedFeedJobs, 1);
+  const left = await database.db.selectFrom('feed_jobs').select('id').orderBy('id').execute();
+  t.same(left.map((r) => r.id.slice(-1)), ['b', 'c']);
+});

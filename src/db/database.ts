@@ -469,6 +469,28 @@ export interface Database {
   browser_session_participants: BrowserSessionParticipantsTable;
   deleted_subscriptions: DeletedSubscriptionsTable;
   client_certificates: ClientCertificatesTable;
+  feed_jobs: FeedJobsTable;
+}
+
+/** A nightly GAR-ENT export imported in the background (src/modules/feed-jobs). */
+export interface FeedJobsTable {
+  id: string;
+  ent_id: string;
+  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'partial';
+  created_by: string;
+  archive_name: string | null;
+  archive_path: string | null;
+  archive_bytes: ColumnType<number, number | undefined, number>;
+  attempts: ColumnType<number, number | undefined, number>;
+  progress: ColumnType<Record<string, unknown>, string | undefined, string>;
+  establishments: ColumnType<unknown[], string | undefined, string>;
+  problems: ColumnType<unknown[], string | undefined, string>;
+  problem_count: ColumnType<number, number | undefined, number>;
+  error: string | null;
+  created_at: CreatedAt;
+  started_at: Date | string | null;
+  finished_at: Date | string | null;
+  updated_at: UpdatedAt;
 }
 
 /** A person's broker session in a browser; the cookie value is never stored, only its SHA-256. */

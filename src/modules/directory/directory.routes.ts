@@ -20,6 +20,7 @@ import {
 import { applyChanges, applyGarEntFile, applySnapshot } from './directory.service.js';
 import { runOffLoop, startFeedPool } from './feed-pool.js';
 import type { GarFeed } from './gar-ent.mapping.js';
+import { isKnownVersion } from './gar-ent-1d.mapping.js';
 import { schemaErrors } from './directory.validation.js';
 
 const tags = ['directory'];
@@ -144,10 +145,11 @@ export const garEntFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       bodyLimit: FEED_BODY_LIMIT,
       schema: {
         tags,
-        summary: 'Import one official GAR-ENT XML file (version 1.7) or GAR-ENT-1D file (primary schools, 1.4)',
+        summary: 'Import one official GAR-ENT XML file (schema 1.7) or GAR-ENT-1D file (primary schools, 1.4)',
         description:
           'Any of the five kinds (GAR-ENT-Eleve, -Enseignant, -Etab, -Groupe, -RespAff; namespace ' +
-          'http://data.education.fr/ns/gar). A file is one part of an export, so it adds and updates only: nothing is ' +
+          'http://data.education.fr/ns/gar). Files are read by namespace and content whatever their Version attribute says ' +
+          '(exporters write 1.0 on 1.7 files; the value is returned and logged); one file may name several establishments. A file is one part of an export, so it adds and updates only: nothing is ' +
           'marked gone or deleted for being absent (use the JSON snapshot for that). Person files set names and ' +
           'profiles per establishment; GARPersonMEF and GAREleveEnseignement add codes; GARRespAff fills the ' +
           'responsables d’affectation. Every UAI of the file must be attached to the caller’s project (else 403, ' +
@@ -166,7 +168,9 @@ export const garEntFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (caller.role !== 'ent') throw errors.forbidden('this route is for ent tokens');
       if (typeof request.body !== 'string') throw errors.unsupportedMediaType('send the file as application/xml');
       const now = app.clock();
-      const feed = await runOffLoop<GarFeed>({ kind: 'gar-ent', text: request.body, today: now.getTime() });
+      const feed = await runOffLoop<GarFeed & { primarySchools?: string[] }>({ kind: 'gar-ent', text: request.body, today: now.getTime() });
+      // Read whatever the Version says; an unusual one is worth a line when a file surprises.
+      request.log.info({ garKind: feed.kind, garVersion: feed.version.slice(0, 20), knownVersion: isKnownVersion(feed) }, 'GAR-ENT file read');
       return applyGarEntFile(app.db, caller.entId, feed, now);
     },
   );

@@ -2,6 +2,7 @@ import { AppError } from '../../errors.js';
 import { assertJsonDepth } from '../../plugins/json-body.js';
 import type { GarFeed } from './gar-ent.mapping.js';
 import { readGarFile } from './gar-ent-1d.mapping.js';
+import { readExportFile } from '../feed-jobs/export-file.js';
 
 /*
  * Runs in a worker thread (piscina): the CPU-heavy part of a feed — depth scan and JSON.parse of a
@@ -9,7 +10,10 @@ import { readGarFile } from './gar-ent-1d.mapping.js';
  * on it. Errors cross the thread boundary as plain data (class instances do not).
  */
 
-export type FeedTask = { kind: 'json'; text: string } | { kind: 'gar-ent'; text: string; today: number };
+export type FeedTask =
+  | { kind: 'json'; text: string }
+  | { kind: 'gar-ent'; text: string; today: number }
+  | { kind: 'gar-ent-export'; name: string; text: string; today: number };
 export type FeedOutcome =
   | { ok: true; value: unknown }
   | { ok: false; status: number; code: string; title: string; detail?: string; extra: Record<string, unknown> };
@@ -20,6 +24,8 @@ export function runFeedTask(task: FeedTask): FeedOutcome {
       assertJsonDepth(task.text);
       return { ok: true, value: JSON.parse(task.text) as unknown };
     }
+    // One file of a nightly export: problems are returned (with their establishments), not thrown.
+    if (task.kind === 'gar-ent-export') return { ok: true, value: readExportFile(task.name, task.text, new Date(task.today)) };
     // GAR-ENT or GAR-ENT-1D, told apart by namespace.
     const feed: GarFeed = readGarFile(task.text, new Date(task.today));
     return { ok: true, value: feed };

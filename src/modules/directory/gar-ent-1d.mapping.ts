@@ -1,6 +1,6 @@
 import type { FieldError } from '../../errors.js';
 import { mapGarFile, type GarFeed } from './gar-ent.mapping.js';
-import { parseGarEnt, type GarDialect, type GarFile, type XmlRecord } from './gar-ent.parser.js';
+import { GAR_2D, parseGarEnt, type GarDialect, type GarFile, type XmlRecord } from './gar-ent.parser.js';
 
 /*
  * GAR-ENT-1D, the primary schools' feed (schema 1.4, namespace http://data.education.fr/ns/gar/1d).
@@ -27,7 +27,7 @@ export const GAR_1D: GarDialect = {
     'GAR-ENT-RespAff': ['GARRespAff'],
   },
   // 1.4 is the schema; ENT connectors write Version="1.0" on their 1D files (gar-connector), and
-  // GAR accepts them.
+  // GAR accepts them. Other values are read too (see the parser).
   versions: ['1.4', '1.0'],
 };
 
@@ -113,3 +113,7 @@ export function mapGar1dFile(file: GarFile, today?: Date): Gar1dFeed {
 export function readGarFile(xml: string, today?: Date): GarFeed & { primarySchools?: string[] } {
   return isGar1d(xml) ? mapGar1dFile(parseGarEnt(xml, undefined, GAR_1D), today) : mapGarFile(parseGarEnt(xml), today);
 }
+
+/** Whether a file's Version is one of those its schema family is known by (for the log: any is read). */
+export const isKnownVersion = (feed: { version: string; primarySchools?: string[] }): boolean =>
+  (feed.primarySchools ? GAR_1D : GAR_2D).versions.includes(feed.version);

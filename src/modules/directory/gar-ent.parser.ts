@@ -2,7 +2,9 @@ import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { errors } from '../../errors.js';
 
 /*
- * Reads one official GAR-ENT file (schema 1.7) into flat records. The file comes from outside, so:
+ * Reads one official GAR-ENT file into flat records, by its namespace and content: the Version
+ * attribute is reported (deployed exporters write 1.0 on files of the 1.7 schema, and GAR accepts
+ * them), never a reason to refuse; what the content breaks is refused. The file comes from outside, so:
  * no DTD at all (a DOCTYPE or ENTITY declaration is refused before parsing, and again if the parser
  * meets one), hence no external entities and no entity expansion beyond the five predefined ones;
  * a bounded depth, record count and text length. saxes never fetches anything and never expands
@@ -35,6 +37,7 @@ export interface XmlRecord {
 
 export interface GarFile {
   kind: GarKind;
+  /** The root's Version attribute as written ('' when absent): information only. */
   version: string;
   records: XmlRecord[];
 }
@@ -46,14 +49,16 @@ export interface ParseLimits {
 
 const DEFAULT_LIMITS: ParseLimits = { maxRecords: 100_000, maxTextLength: 4096 };
 
-/** One family of GAR-ENT schemas: its namespace, the records of each kind, the versions read. */
+/** One family of GAR-ENT schemas: its namespace, the records of each kind, the schema versions it names. */
 export interface GarDialect {
   ns: string;
   records: Record<GarKind, readonly string[]>;
+  /** Versions known to match the records above; any other is read the same and said so in the log. */
   versions: readonly string[];
 }
 
-export const GAR_2D: GarDialect = { ns: GAR_NS, records: RECORDS, versions: [GAR_VERSION] };
+// Deployed exporters write Version="1.0" on files of the 1.7 schema.
+export const GAR_2D: GarDialect = { ns: GAR_NS, records: RECORDS, versions: [GAR_VERSION, '1.0'] };
 
 const DECLARATION = /<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST)/i;
 
@@ -86,7 +91,6 @@ export function parseGarEnt(xml: string, limits: ParseLimits = DEFAULT_LIMITS, d
       if (!(GAR_KINDS as readonly string[]).includes(tag.local)) fail(`root element <${tag.local}> is not one of ${GAR_KINDS.join(', ')}`);
       kind = tag.local as GarKind;
       version = tag.attributes.Version?.value ?? '';
-      if (!dialect.versions.includes(version)) fail(`Version="${version}": only version ${dialect.versions.join(' or ')} is read`);
     } else if (depth === 2) {
       if (!dialect.records[kind!].includes(tag.local)) fail(`<${tag.local}> does not belong in a ${kind} file`);
       if (records.length >= limits.maxRecords) fail(`more than ${limits.maxRecords} records`);

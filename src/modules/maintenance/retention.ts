@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { aggregateDailyStats } from './stats-aggregation.js';
 import { deleteDetachedBefore } from '../directory/detached-assignments.js';
+import { deleteFinishedJobsBefore, FEED_JOB_RETENTION_DAYS } from '../feed-jobs/feed-jobs.repository.js';
 import { ensureMonthlyPartitions, listPartitions, PARTITIONED_TABLES } from './partitions.js';
 
 export interface RetentionOptions {
@@ -33,6 +34,8 @@ export interface RetentionReport {
   deletedAssignmentManagers: number;
   deletedDetachedAssignments: number;
   deletedSubscriptions: number;
+  /** Export jobs (with their problem lists) ended more than FEED_JOB_RETENTION_DAYS ago. */
+  deletedFeedJobs: number;
   oldestAccessLog: string | null;
   oldestAuditLog: string | null;
 }
@@ -67,6 +70,7 @@ export async function runRetention(db: Kysely<Database>, o: RetentionOptions): P
     deletedAssignmentManagers: 0,
     deletedDetachedAssignments: 0,
     deletedSubscriptions: 0,
+    deletedFeedJobs: 0,
     oldestAccessLog: null,
     oldestAuditLog: null,
   };
@@ -139,6 +143,8 @@ export async function runRetention(db: Kysely<Database>, o: RetentionOptions): P
         .where('ends_at', '<', daysBefore(o.now, o.subscriptionGraceDays).toISOString())
         .executeTakeFirst();
       report.deletedSubscriptions = Number(subs.numDeletedRows);
+      // Their archives left the disk when each job ended.
+      report.deletedFeedJobs = (await deleteFinishedJobsBefore(trx, daysBefore(o.now, FEED_JOB_RETENTION_DAYS))).deleted;
 
       const oldest = async (table: 'access_log' | 'audit_log') => {
         const r = await trx.selectFrom(table).select((eb) => eb.fn.min('at').as('at')).executeTakeFirst();
