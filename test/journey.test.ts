@@ -1,0 +1,175 @@
+import t from 'tap';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { buildTestApp, operator, tokenFor } from './helper.js';
+import { startKit } from '../demo/kit.js';
+import { freePort } from '../demo/lib/site.js';
+import { DEMO } from '../demo/world.js';
+
+/*
+ * The whole journey in a real browser (Debian's Chromium, no downloaded browser): the broker on a
+ * port, the test ENT and the three test publishers on theirs (demo/, talking to the broker by HTTP
+ * only), the demo world built through the API. A pupil and a teacher click from the ENT's media
+ * centre to each publisher; the attributes each publisher shows are checked against the approved
+ * data requests and the access log; logout at the ENT ends the publisher sessions that declared
+ * a logout endpoint. Screenshots go to docs/ for the README.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = new URL('../docs/', import.meta.url).pathname;
+
+t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a refusal, logout at the ENT', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    // Never a silent pass: the journey is the proof that the doors work together.
+    t.fail(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); the journey test needs a real browser`);
+    return;
+  }
+  const started = Date.now();
+  const port = await freePort();
+  const brokerUrl = `http://127.0.0.1:${port}`;
+  // The real clock: the ENT, the publishers and the browser live in it.
+  const { app } = await buildTestApp(t, { config: { brokerBaseUrl: brokerUrl }, deps: { clock: () => new Date() } });
+  await app.listen({ port, host: '127.0.0.1' });
+  const kit = await startKit({ brokerUrl, sign: (claims) => tokenFor(app, claims) });
+  t.teardown(() => kit.close());
+  const { urls } = kit;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  t.teardown(() => browser.close());
+  mkdirSync(SHOTS, { recursive: true });
+  const shot = (page: Page, name: string) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+
+  const api = async (caller: Record<string, unknown>, path: string) => {
+    const res = await fetch(`${brokerUrl}${path}`, { headers: { authorization: `Bearer ${tokenFor(app, caller)}` } });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  /** The codes the ministry approved for a resource, read back through the API (what may be released, IDO aside). */
+  const approved = async (key: keyof typeof DEMO.resources, publisherId: string): Promise<string[]> => {
+    const { items } = await api({ sub: 'check', role: 'publisher', publisherId }, `/v1/resources/${encodeURIComponent(DEMO.resources[key])}/data-requests`);
+    const reviewed = items.find((r: { status: string }) => r.status === 'reviewed');
+    return reviewed.attributes.filter((a: { approved: boolean }) => a.approved).map((a: { code: string }) => a.code);
+  };
+  const attributesOn = (page: Page) =>
+    page.$$eval('#attributes td[data-attr]', (cells) => Object.fromEntries(cells.map((c) => [c.getAttribute('data-attr')!, c.textContent ?? ''])));
+  const sessionAt = async (context: BrowserContext, site: string) => {
+    const page = await context.newPage();
+    await page.goto(`${site}/session`);
+    const state = await page.locator('#session').innerText();
+    await page.close();
+    return state;
+  };
+  async function login(context: BrowserContext, label: string): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto(`${urls.ent}/`);
+    await page.getByRole('button', { name: label }).click();
+    await page.waitForURL(`${urls.ent}/media`);
+    return page;
+  }
+  async function open(page: Page, resourceId: string, arrival: string): Promise<void> {
+    await page.goto(`${urls.ent}/media`);
+    await page.locator(`a[data-resource="${resourceId}"]`).click();
+    await page.waitForURL((u) => u.href.startsWith(arrival));
+    await page.waitForLoadState('load');
+  }
+
+  // --- The pupil: the ENT's login, the media centre, the SAML publisher. ---
+  const pupil = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1000, height: 700 } });
+  const pupilEnt = await pupil.newPage();
+  await pupilEnt.goto(`${urls.ent}/`);
+  await shot(pupilEnt, 'demo-1-ent-login');
+  await pupilEnt.close();
+  const page = await login(pupil, DEMO.pupil.label);
+  const listed = await page.$$eval('#resources a[data-resource]', (as) => as.map((a) => a.getAttribute('data-resource')));
+  t.same(listed.sort(), [DEMO.resources.oidc, DEMO.resources.saml].sort(), 'the media centre lists the pupil’s resources, from the broker');
+  const href = await page.locator(`#resources a[data-resource="${DEMO.resources.saml}"]`).getAttribute('href');
+  t.match(href, `${brokerUrl}/domaineGar?idENT=`, 'each item opens the broker’s entry link (urlAccesRessource)');
+  await shot(page, 'demo-2-media-centre');
+
+  await open(page, DEMO.resources.saml, urls.saml);
+  const samlAttrs = await attributesOn(page);
+  const samlApproved = await approved('saml', 'demo-editions-saml');
+  t.same(Object.keys(samlAttrs).sort(), [...samlApproved, 'IDO'].sort(), 'SAML: exactly the approved codes and IDO');
+  t.notOk('PRE' in samlAttrs, 'a refused code is not released');
+  t.equal(samlAttrs.UAI, DEMO.uai);
+  t.equal(samlAttrs.DIV, '3A');
+  t.match(samlAttrs.IDO, /^[0-9a-f]{32,}$/, 'an opaque IDO');
+  await shot(page, 'demo-3-saml-publisher');
+
+  // --- The pupil again: the OpenID Connect publisher (the broker session serves it, no ENT round trip). ---
+  await open(page, DEMO.resources.oidc, urls.oidc);
+  const oidcAttrs = await attributesOn(page);
+  const oidcApproved = await approved('oidc', 'demo-editions-oidc');
+  t.same(Object.keys(oidcAttrs).sort(), [...oidcApproved, 'IDO', 'sub'].sort(), 'OIDC: sub, IDO and the approved codes');
+  t.equal(oidcAttrs.PRE, 'Léa');
+  t.notOk('NOM' in oidcAttrs, 'NOM was refused');
+  t.equal(oidcAttrs.IDO, samlAttrs.IDO, 'one IDO per person and project, whatever the door');
+  await shot(page, 'demo-4-oidc-publisher');
+
+  // --- The pupil and a resource not given to her: the broker's refusal page. ---
+  await page.goto(`${urls.ent}/media`);
+  const [refusal] = await Promise.all([
+    page.waitForResponse((r) => r.url().startsWith(`${brokerUrl}/saml/sp/acs`)),
+    page.locator(`#others a[data-resource="${DEMO.resources.unassigned}"]`).click(),
+  ]);
+  await page.waitForLoadState('load');
+  t.equal(refusal.status(), 403, 'refused with a 403 page');
+  t.match(await page.locator('h1').innerText(), /Ressource non attribuée/);
+  await shot(page, 'demo-5-refusal');
+
+  // --- The teacher: the CAS publisher. ---
+  const teacher = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1000, height: 700 } });
+  const tpage = await login(teacher, DEMO.teacher.label);
+  t.same(await tpage.$$eval('#resources a[data-resource]', (as) => as.map((a) => a.getAttribute('data-resource'))), [DEMO.resources.cas], 'the teacher’s list');
+  await open(tpage, DEMO.resources.cas, urls.cas);
+  const casAttrs = await attributesOn(tpage);
+  const casApproved = await approved('cas', 'demo-editions-cas');
+  t.same(Object.keys(casAttrs).sort(), [...casApproved, 'IDO'].sort(), 'CAS: exactly the approved codes and IDO');
+  t.equal(casAttrs.PRO, 'National_ens');
+  await shot(tpage, 'demo-6-cas-publisher');
+
+  // --- Logout at the ENT: SAML front channel (in a frame) and CAS back channel; OIDC declared no logout. ---
+  t.equal(await sessionAt(pupil, urls.saml), 'ouverte');
+  t.equal(await sessionAt(pupil, urls.oidc), 'ouverte');
+  await page.goto(`${urls.ent}/media`);
+  await page.locator('#logout').click();
+  await page.waitForURL((u) => u.href.startsWith(`${urls.ent}/logged-out`), { timeout: 20_000 });
+  t.equal(await page.locator('#broker-status').innerText(), 'Success', 'the broker answered the ENT’s LogoutRequest');
+  await shot(page, 'demo-7-logged-out');
+  t.equal(await sessionAt(pupil, urls.saml), 'fermée', 'the SAML publisher’s session ended (its SingleLogoutService was called)');
+  t.equal(await sessionAt(pupil, urls.oidc), 'ouverte', 'the OIDC publisher declared no logout: its session stays');
+
+  t.equal(await sessionAt(teacher, urls.cas), 'ouverte');
+  await tpage.goto(`${urls.ent}/media`);
+  await tpage.locator('#logout').click();
+  await tpage.waitForURL((u) => u.href.startsWith(`${urls.ent}/logged-out`), { timeout: 20_000 });
+  t.equal(await sessionAt(teacher, urls.cas), 'fermée', 'the CAS publisher’s session ended (back-channel logout)');
+
+  // After logout, an entry link needs the ENT again (the broker session is gone).
+  await page.goto(`${urls.ent}/media`);
+  t.equal(new URL(page.url()).pathname, '/', 'the ENT asks who you are');
+
+  // --- The access log, as the operator reads it. ---
+  const log = (await api(operator, '/v1/access-logs?limit=100')).items as Array<{ door: string; outcome: string; resourceId: string; reason: string | null; attributes: string[]; profile: string | null }>;
+  const summary = log.map((r) => `${r.door} ${r.outcome} ${r.resourceId}${r.reason ? ` ${r.reason}` : ''}`).sort();
+  t.same(
+    summary,
+    [
+      `cas granted ${DEMO.resources.cas}`,
+      `entry_link granted ${DEMO.resources.cas}`,
+      `entry_link granted ${DEMO.resources.oidc}`,
+      `entry_link granted ${DEMO.resources.saml}`,
+      `entry_link refused ${DEMO.resources.unassigned} not_assigned`,
+      `oidc granted ${DEMO.resources.oidc}`,
+      `saml_idp granted ${DEMO.resources.saml}`,
+    ].sort(),
+    'one row per decision, on the door that took it',
+  );
+  const row = (door: string, id: string) => log.find((r) => r.door === door && r.resourceId === id)!;
+  t.same(row('saml_idp', DEMO.resources.saml).attributes.sort(), Object.keys(samlAttrs).sort(), 'the log names what the SAML publisher received');
+  t.same(row('cas', DEMO.resources.cas).attributes.sort(), Object.keys(casAttrs).sort(), 'the log names what the CAS publisher received');
+  t.same(row('oidc', DEMO.resources.oidc).attributes.sort(), Object.keys(oidcAttrs).filter((k) => k !== 'sub').sort(), 'the log names the released OIDC claims');
+  t.comment(`journey: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
