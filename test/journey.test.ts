@@ -71,8 +71,17 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   async function open(page: Page, resourceId: string, arrival: string): Promise<void> {
     await page.goto(`${urls.ent}/media`);
     await page.locator(`a[data-resource="${resourceId}"]`).click();
-    await page.waitForURL((u) => u.href.startsWith(arrival));
-    await page.waitForLoadState('load');
+    await arrive(page, arrival);
+  }
+  /** Waits for the browser to reach `arrival`; else fails with the page it stopped on (the broker's pages say why). */
+  async function arrive(page: Page, arrival: string, timeout = 20_000): Promise<void> {
+    try {
+      await page.waitForURL((u) => u.href.startsWith(arrival), { timeout });
+      await page.waitForLoadState('load');
+    } catch (err) {
+      const text = await page.locator('body').innerText().catch(() => '');
+      throw new Error(`stopped at ${page.url().slice(0, 120)} instead of ${arrival}: ${text.slice(0, 600)}`, { cause: err });
+    }
   }
 
   // --- The pupil: the ENT's login, the media centre, the SAML publisher. ---
@@ -111,7 +120,8 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   // --- The pupil and a resource not given to her: the broker's refusal page. ---
   await page.goto(`${urls.ent}/media`);
   const [refusal] = await Promise.all([
-    page.waitForResponse((r) => r.url().startsWith(`${brokerUrl}/saml/sp/acs`)),
+    // The broker session decides at once: the entry link itself answers with the page.
+    page.waitForResponse((r) => r.url().startsWith(`${brokerUrl}/domaineGar`) && r.status() !== 302, { timeout: 20_000 }),
     page.locator(`#others a[data-resource="${DEMO.resources.unassigned}"]`).click(),
   ]);
   await page.waitForLoadState('load');
@@ -122,7 +132,9 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   // --- The teacher: the CAS publisher. ---
   const teacher = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1000, height: 700 } });
   const tpage = await login(teacher, DEMO.teacher.label);
-  t.same(await tpage.$$eval('#resources a[data-resource]', (as) => as.map((a) => a.getAttribute('data-resource'))), [DEMO.resources.cas], 'the teacher’s list');
+  const teacherList = await tpage.$$eval('#resources a[data-resource]', (as) => as.map((a) => a.getAttribute('data-resource')));
+  // Division assignments reach the division's teachers too (GAR's rule); the CAS resource is his alone.
+  t.same(teacherList.sort(), [DEMO.resources.cas, DEMO.resources.oidc, DEMO.resources.saml].sort(), 'the teacher’s list');
   await open(tpage, DEMO.resources.cas, urls.cas);
   const casAttrs = await attributesOn(tpage);
   const casApproved = await approved('cas', 'demo-editions-cas');
@@ -135,7 +147,7 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   t.equal(await sessionAt(pupil, urls.oidc), 'ouverte');
   await page.goto(`${urls.ent}/media`);
   await page.locator('#logout').click();
-  await page.waitForURL((u) => u.href.startsWith(`${urls.ent}/logged-out`), { timeout: 20_000 });
+  await arrive(page, `${urls.ent}/logged-out`);
   t.equal(await page.locator('#broker-status').innerText(), 'Success', 'the broker answered the ENT’s LogoutRequest');
   await shot(page, 'demo-7-logged-out');
   t.equal(await sessionAt(pupil, urls.saml), 'fermée', 'the SAML publisher’s session ended (its SingleLogoutService was called)');
@@ -144,7 +156,7 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   t.equal(await sessionAt(teacher, urls.cas), 'ouverte');
   await tpage.goto(`${urls.ent}/media`);
   await tpage.locator('#logout').click();
-  await tpage.waitForURL((u) => u.href.startsWith(`${urls.ent}/logged-out`), { timeout: 20_000 });
+  await arrive(tpage, `${urls.ent}/logged-out`);
   t.equal(await sessionAt(teacher, urls.cas), 'fermée', 'the CAS publisher’s session ended (back-channel logout)');
 
   // After logout, an entry link needs the ENT again (the broker session is gone).

@@ -82,7 +82,7 @@ export function entIdp(o: { base: string; keyPem: string; certPem: string; switc
       const { extract, samlContent } = await idp.parseLoginRequest(sp, 'redirect', redirect);
       const requestId = extract.request?.id as string;
       if (!requestId) throw new Error('the AuthnRequest has no ID');
-      const acsUrl = /AssertionConsumerServiceURL="([^"]+)"/.exec(samlContent)?.[1] ?? (sp.entityMeta.getAssertionConsumerService(B.post) as string);
+      const acsUrl = /AssertionConsumerServiceURL="([^"]+)"/.exec(samlContent)?.[1] ?? (sp.entityMeta.getAssertionConsumerService('post') as string);
       const body = responseXml({ requestId, acsUrl, spEntityId: sp.entityMeta.getEntityID(), subject, now: new Date() });
       const { context } = await idp.createLoginResponse(sp, { extract: { request: { id: requestId } } }, 'post', {}, () => ({ id: requestId, context: body }));
       return { acsUrl, SAMLResponse: context as string };
@@ -91,7 +91,9 @@ export function entIdp(o: { base: string; keyPem: string; certPem: string; switc
     /** The signed HTTP-Redirect LogoutRequest that tells the broker this ENT session ended. */
     logoutUrl(spMetadata: string, subject: Subject): string {
       const sp = brokerSp(spMetadata);
-      const destination = sp.entityMeta.getSingleLogoutService(B.redirect) as string;
+      // samlify's metadata getters take the binding's short name.
+      const destination = sp.entityMeta.getSingleLogoutService('redirect');
+      if (typeof destination !== 'string') throw new Error('the broker’s SP metadata declares no HTTP-Redirect SingleLogoutService');
       const request =
         `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${newId()}" Version="2.0" IssueInstant="${iso(new Date())}" Destination="${xml(destination)}">` +
         `<saml:Issuer>${xml(entityId)}</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient" NameQualifier="${xml(entityId)}">${xml(subject.nameId)}</saml:NameID>` +

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Sessions, siteApp } from '../lib/site.js';
+import { esc, Sessions, siteApp } from '../lib/site.js';
 import { errorPage, resourcePage, sessionPage, type PublisherSite } from './common.js';
 
 /*
@@ -7,6 +7,9 @@ import { errorPage, resourcePage, sessionPage, type PublisherSite } from './comm
  * IDO, UAI, PRO, DIV…; the broker's back-channel logout (a POSTed SAML LogoutRequest whose
  * SessionIndex is the ticket) ends the session that ticket opened.
  */
+
+/** Attributes of the CAS protocol itself (CAS 3.0 §2.5.7), not about the person. */
+const CAS_PROTOCOL = new Set(['authenticationDate', 'isFromNewLogin', 'longTermAuthenticationRequestTokenUsed']);
 
 interface CasSession {
   ticket: string;
@@ -37,7 +40,12 @@ export function casPublisher(o: PublisherSite & { base: string }) {
         return errorPage(reply, o, 'Ticket CAS refusé', err);
       }
     }
-    if (s) return resourcePage(reply, o, s.attributes, `<p class="note">cas:user (opaque) : <code>${s.user.slice(0, 16)}…</code></p>`);
+    if (s) {
+      const person = Object.fromEntries(Object.entries(s.attributes).filter(([k]) => !CAS_PROTOCOL.has(k)));
+      const protocol = Object.entries(s.attributes).filter(([k]) => CAS_PROTOCOL.has(k));
+      const note = `<p class="note">cas:user (opaque) : <code>${esc(s.user.slice(0, 16))}…</code> · protocole : ${protocol.map(([k, v]) => `${esc(k)}=${esc(v)}`).join(', ')}</p>`;
+      return resourcePage(reply, o, person, note);
+    }
     return reply.redirect(`${o.brokerUrl}/login?${new URLSearchParams({ service })}`);
   });
 
