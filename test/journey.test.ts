@@ -5,6 +5,7 @@ import { buildTestApp, operator, tokenFor } from './helper.js';
 import { startKit } from '../demo/kit.js';
 import { freePort } from '../demo/lib/site.js';
 import { DEMO } from '../demo/world.js';
+import { entryLink } from '../demo/ent/ent-app.js';
 
 /*
  * The whole journey in a real browser (Debian's Chromium, no downloaded browser): the broker on a
@@ -146,8 +147,12 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   t.equal(await sessionAt(pupil, urls.saml), 'ouverte');
   t.equal(await sessionAt(pupil, urls.oidc), 'ouverte');
   await page.goto(`${urls.ent}/media`);
+  const consoleDuringLogout: string[] = [];
+  page.on('console', (m) => void (m.type() === 'error' && consoleDuringLogout.push(m.text())));
   await page.locator('#logout').click();
   await arrive(page, `${urls.ent}/logged-out`);
+  // The SP answers its LogoutRequest inside the broker's frame; a CSP that blocked the answer would show here.
+  t.same(consoleDuringLogout, [], 'no browser error during the logout chain');
   t.equal(await page.locator('#broker-status').innerText(), 'Success', 'the broker answered the ENT’s LogoutRequest');
   await shot(page, 'demo-7-logged-out');
   t.equal(await sessionAt(pupil, urls.saml), 'fermée', 'the SAML publisher’s session ended (its SingleLogoutService was called)');
@@ -184,4 +189,31 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   t.same(row('cas', DEMO.resources.cas).attributes.sort(), Object.keys(casAttrs).sort(), 'the log names what the CAS publisher received');
   t.same(row('oidc', DEMO.resources.oidc).attributes.sort(), Object.keys(oidcAttrs).filter((k) => k !== 'sub').sort(), 'the log names the released OIDC claims');
   t.comment(`journey: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  // --- The ENT IdP's other quirks (RSA-SHA256, Audience = the ACS URL): a second test ENT, no browser needed. ---
+  const kit2 = await startKit({ brokerUrl, sign: (claims) => tokenFor(app, claims), switches: { sha1: false, audienceIsAcs: true } });
+  t.teardown(() => kit2.close());
+  const jar = new Map<string, string>();
+  const go = async (url: string, init: RequestInit = {}) => {
+    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as object), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      jar.set(pair!.slice(0, pair!.indexOf('=')), pair!.slice(pair!.indexOf('=') + 1));
+    }
+    return res;
+  };
+  const form = (body: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body).toString() });
+  await go(`${kit2.urls.ent}/login`, form({ person: DEMO.pupil.id }));
+  const entry = await go(entryLink(brokerUrl, DEMO.entId, DEMO.uai, DEMO.resources.saml));
+  t.equal(entry.status, 302);
+  const posted = await (await go(entry.headers.get('location')!)).text();
+  const field = (n: string) => new RegExp(`name="${n}" value="([^"]*)"`).exec(posted)![1]!.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const xml = Buffer.from(field('SAMLResponse'), 'base64').toString();
+  t.match(xml, `<saml:Audience>${brokerUrl}/saml/sp/acs</saml:Audience>`, 'Audience = the ACS URL');
+  t.match(xml, 'Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"', 'signed with RSA-SHA256');
+  t.equal(xml.match(/<ds:Signature /g)?.length ?? xml.match(/<ds:Signature>/g)?.length, 1, 'one signature…');
+  t.match(xml, /<saml:Assertion [^>]*>\s*<saml:Issuer>[^<]+<\/saml:Issuer>\s*<ds:Signature/, '…in the Assertion only');
+  const acs = await go(`${brokerUrl}/saml/sp/acs`, form({ SAMLResponse: field('SAMLResponse'), RelayState: field('RelayState') }));
+  t.equal(acs.status, 303, 'the broker accepts it');
+  t.equal(acs.headers.get('location'), `${kit2.urls.saml}/`, 'and sends the browser on to the resource');
 });

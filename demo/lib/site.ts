@@ -13,7 +13,7 @@ export const esc = (s: unknown) =>
 const STYLE =
   'body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}' +
   'header{border-bottom:3px solid var(--c);margin-bottom:1rem}header p{margin:.2rem 0 .6rem;color:#555}' +
-  'h1{font-size:1.5rem}table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left;vertical-align:top}' +
+  'h1{font-size:1.5rem}table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left;vertical-align:top}td{word-break:break-all}' +
   'a.button,button{display:inline-block;background:var(--c);color:#fff;border:0;padding:.5rem .9rem;border-radius:4px;text-decoration:none;font-size:1rem;cursor:pointer;margin:.2rem 0}' +
   'li{margin:.4rem 0}.note{color:#555;font-size:.9rem}code{background:#eee;padding:0 .2rem}';
 
