@@ -36,14 +36,14 @@ export async function startKit(o: KitOptions): Promise<Kit> {
   const ports = { ent: await port(o.ports?.ent), saml: await port(o.ports?.saml), cas: await port(o.ports?.cas), oidc: await port(o.ports?.oidc) };
   const urls = { ent: urlOf(ports.ent), saml: urlOf(ports.saml), cas: urlOf(ports.cas), oidc: urlOf(ports.oidc) };
   const brokerUrl = o.brokerUrl.replace(/\/$/, '');
-  const entToken = o.sign({ sub: 'demo-ent-media-centre', role: 'ent', entId: DEMO.entId });
 
   const ent = buildTestEnt({
     base: urls.ent,
     brokerUrl,
     entId: DEMO.entId,
     name: 'ENT de démonstration',
-    entToken: () => entToken,
+    // Signed at each call: the demo may run longer than a token lives.
+    entToken: () => o.sign({ sub: 'demo-ent-media-centre', role: 'ent', entId: DEMO.entId }),
     people: [
       { ...DEMO.pupil, uai: DEMO.uai },
       { ...DEMO.teacher, uai: DEMO.uai },

@@ -16,13 +16,14 @@ import { entryLink } from '../demo/ent/ent-app.js';
  * a logout endpoint. Screenshots go to docs/ for the README.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium; CHROMIUM_PATH for another system binary (never a downloaded one). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = new URL('../docs/', import.meta.url).pathname;
 
 t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a refusal, logout at the ENT', async (t) => {
   if (!existsSync(CHROMIUM)) {
     // Never a silent pass: the journey is the proof that the doors work together.
-    t.fail(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); the journey test needs a real browser`);
+    t.fail(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH; the journey test needs a real browser and does not pass without one`);
     return;
   }
   const started = Date.now();
