@@ -114,8 +114,9 @@ export async function buildDemoWorld(brokerUrl: string, sign: Signer, sites: Wor
   for (const r of resources) {
     const id = R[r.key];
     const rid = encodeURIComponent(id);
-    // urlAccesRessource: how a SAML SP's RelayState names the resource when it serves several.
-    const body = { typePresentation: 'MAN', urlAccesRessource: r.body.resourceUrl, ...r.body };
+    // resourceUrl: where the entry link sends the browser, and how the SAML SP's RelayState names
+    // the resource (the SP serves two).
+    const body = { typePresentation: 'MAN', ...r.body };
     await call(r.who, 'POST', '/v1/resources', { id, ...body });
     // Again as a replacement: the sites' URLs and keys may have changed since a previous run.
     const written = await call(r.who, 'PUT', `/v1/resources/${rid}`, body);
