@@ -21,6 +21,7 @@ export interface KitOptions {
   /** Fixed ports (ENT, SAML, CAS, OIDC publishers); unset: free ones. */
   ports?: { ent?: number; saml?: number; cas?: number; oidc?: number };
   switches?: Partial<IdpSwitches>;
+  resourceService?: 'gar-ws' | 'v1';
   log?: (line: string) => void;
 }
 
@@ -51,6 +52,7 @@ export async function startKit(o: KitOptions): Promise<Kit> {
     otherLinks: [{ name: 'Physique-chimie 3e (non attribuée)', resourceId: DEMO.resources.unassigned }],
     keys: newKeyPair('ENT de démonstration'),
     ...(o.switches ? { switches: o.switches } : {}),
+    ...(o.resourceService ? { resourceService: o.resourceService } : {}),
   });
   const saml = samlPublisher({ base: urls.saml, brokerUrl, name: 'Mathématiques 3e', colour: '#1d4ed8', protocol: 'SAML 2.0', keys: newKeyPair('publisher SP') });
   const cas = casPublisher({ base: urls.cas, brokerUrl, name: 'Histoire-géographie', colour: '#9a3412', protocol: 'CAS 3.0' });

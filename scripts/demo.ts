@@ -12,7 +12,8 @@ import { devSigner } from './lib/dev-token.js';
  *
  * DEMO_BROKER_URL points the kit at another broker (its JWT_SECRET or JWT_PRIVATE_KEY signs the
  * tokens); DEMO_HOST and DEMO_ENT_PORT / DEMO_SAML_PORT / DEMO_CAS_PORT / DEMO_OIDC_PORT place the
- * sites; DEMO_IDP_SHA256=1 and DEMO_IDP_AUDIENCE_ACS=1 switch the ENT IdP's quirks.
+ * sites; DEMO_IDP_SHA256=1 and DEMO_IDP_AUDIENCE_ACS=1 switch the ENT IdP's quirks; DEMO_RESOURCE_SERVICE=v1
+ * makes the media centre read /v1/establishments/{uai}/people/{id}/resources instead of GAR's /ws/ressources.
  */
 const env = process.env;
 const settings = loadSettings(env);
@@ -58,6 +59,7 @@ const kit = await startKit({
   ...(env.DEMO_HOST ? { host: env.DEMO_HOST } : {}),
   ports: { ent: port('DEMO_ENT_PORT') ?? 7100, saml: port('DEMO_SAML_PORT') ?? 7101, cas: port('DEMO_CAS_PORT') ?? 7102, oidc: port('DEMO_OIDC_PORT') ?? 7103 },
   switches,
+  ...(env.DEMO_RESOURCE_SERVICE === 'v1' ? { resourceService: 'v1' as const } : {}),
   log: (line) => console.log(line),
 }).catch((err) => {
   broker?.kill('SIGTERM');

@@ -94,7 +94,7 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   await pupilEnt.close();
   const page = await login(pupil, DEMO.pupil.label);
   const listed = await page.$$eval('#resources a[data-resource]', (as) => as.map((a) => a.getAttribute('data-resource')));
-  t.same(listed.sort(), [DEMO.resources.oidc, DEMO.resources.saml].sort(), 'the media centre lists the pupil’s resources, from the broker');
+  t.same(listed.sort(), [DEMO.resources.oidc, DEMO.resources.saml].sort(), 'the media centre lists the pupil’s resources, from GAR’s resource service');
   const href = await page.locator(`#resources a[data-resource="${DEMO.resources.saml}"]`).getAttribute('href');
   t.match(href, `${brokerUrl}/domaineGar?idENT=`, 'each item opens the broker’s entry link (urlAccesRessource)');
   await shot(page, 'demo-2-media-centre');
@@ -192,7 +192,7 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   t.comment(`journey: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   // --- The ENT IdP's other quirks (RSA-SHA256, Audience = the ACS URL): a second test ENT, no browser needed. ---
-  const kit2 = await startKit({ brokerUrl, sign: (claims) => tokenFor(app, claims), switches: { sha1: false, audienceIsAcs: true } });
+  const kit2 = await startKit({ brokerUrl, sign: (claims) => tokenFor(app, claims), switches: { sha1: false, audienceIsAcs: true }, resourceService: 'v1' });
   t.teardown(() => kit2.close());
   const jar = new Map<string, string>();
   const go = async (url: string, init: RequestInit = {}) => {
@@ -205,6 +205,8 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   };
   const form = (body: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body).toString() });
   await go(`${kit2.urls.ent}/login`, form({ person: DEMO.pupil.id }));
+  const media = await (await go(`${kit2.urls.ent}/media`)).text();
+  t.match(media, `data-resource="${DEMO.resources.saml}"`, 'the media centre also reads the /v1 list');
   const entry = await go(entryLink(brokerUrl, DEMO.entId, DEMO.uai, DEMO.resources.saml));
   t.equal(entry.status, 302);
   const posted = await (await go(entry.headers.get('location')!)).text();

@@ -29,6 +29,16 @@ export interface EntOptions {
   otherLinks?: Array<{ name: string; resourceId: string }>;
   keys: { keyPem: string; certPem: string };
   switches?: Partial<IdpSwitches>;
+  /** `gar-ws` (default): GAR's `/ressources/{idENT}/{uai}/{personId}` under /ws; `v1`: the broker's own list. */
+  resourceService?: 'gar-ws' | 'v1';
+}
+
+/** The fields of a GAR resource item the media centre shows. */
+interface GarItem {
+  nomRessource: string;
+  idRessource: string;
+  urlAccesRessource: string;
+  nomEditeur?: string;
 }
 
 interface EntSession {
@@ -89,11 +99,17 @@ export function buildTestEnt(o: EntOptions): FastifyInstance {
   app.get('/media', async (request, reply) => {
     const s = sessions.get(request);
     if (!s) return reply.redirect('/?next=/media');
-    const url = `${o.brokerUrl}/v1/establishments/${encodeURIComponent(s.person.uai)}/people/${encodeURIComponent(s.person.id)}/resources`;
-    const res = await fetch(url, { headers: { authorization: `Bearer ${o.entToken()}` } });
+    const [uai, person] = [encodeURIComponent(s.person.uai), encodeURIComponent(s.person.id)];
+    // GAR's resource service (the broker serves it under /ws with a bearer token), or the /v1 list.
+    const url =
+      o.resourceService === 'v1'
+        ? `${o.brokerUrl}/v1/establishments/${uai}/people/${person}/resources`
+        : `${o.brokerUrl}/ws/ressources/${encodeURIComponent(o.entId)}/${uai}/${person}`;
+    const res = await fetch(url, { headers: { authorization: `Bearer ${o.entToken()}`, accept: 'application/json' } });
     let list: string;
     if (res.ok) {
-      const { items } = (await res.json()) as { items: Array<{ nomRessource: string; idRessource: string; urlAccesRessource: string; nomEditeur?: string }> };
+      const body = (await res.json()) as { items?: GarItem[]; listeRessources?: { ressource: GarItem[] } };
+      const items = body.listeRessources?.ressource ?? body.items ?? [];
       list =
         items.length === 0
           ? '<p id="resources">Aucune ressource ne vous est attribuée.</p>'
