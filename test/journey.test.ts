@@ -88,6 +88,10 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
 
   // --- The pupil: the ENT's login, the media centre, the SAML publisher. ---
   const pupil = await browser.newContext({ locale: 'fr-FR', viewport: { width: 1000, height: 700 } });
+  // What the browser carried to the broker's doors, to check the publishers' requests as sent.
+  const toBroker: URL[] = [];
+  pupil.on('request', (r) => void (r.url().startsWith(brokerUrl) && toBroker.push(new URL(r.url()))));
+  const sentTo = (path: string) => toBroker.filter((u) => u.pathname === path);
   const pupilEnt = await pupil.newPage();
   await pupilEnt.goto(`${urls.ent}/`);
   await shot(pupilEnt, 'demo-1-ent-login');
@@ -108,6 +112,11 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   t.equal(samlAttrs.DIV, '3A');
   t.match(samlAttrs.IDO, /^[0-9a-f]{32,}$/, 'an opaque IDO');
   await shot(page, 'demo-3-saml-publisher');
+  const authn = sentTo('/idp/profile/SAML2/Redirect/SSO');
+  t.equal(authn.length, 1, 'one SP-initiated AuthnRequest');
+  t.equal(authn[0]!.searchParams.get('RelayState'), `${urls.saml}/`, 'RelayState = the resource URL');
+  t.ok(authn[0]!.searchParams.get('Signature'), 'the AuthnRequest is signed');
+  t.equal(sentTo('/saml/sp/acs').length, 1, 'one ENT login for the session');
 
   // --- The pupil again: the OpenID Connect publisher (the broker session serves it, no ENT round trip). ---
   await open(page, DEMO.resources.oidc, urls.oidc);
@@ -118,6 +127,9 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   t.notOk('NOM' in oidcAttrs, 'NOM was refused');
   t.equal(oidcAttrs.IDO, samlAttrs.IDO, 'one IDO per person and project, whatever the door');
   await shot(page, 'demo-4-oidc-publisher');
+  const authorize = sentTo('/oidc/oidcAuthorize')[0]!.searchParams;
+  t.match(Object.fromEntries(authorize), { code_challenge_method: 'S256', scope: 'openid scope.gar', idRessource: DEMO.resources.oidc }, 'code flow with PKCE, GAR’s scope and idRessource');
+  t.equal(sentTo('/saml/sp/acs').length, 1, 'no second ENT login: the broker session served the OIDC resource');
 
   // --- The pupil and a resource not given to her: the broker's refusal page. ---
   await page.goto(`${urls.ent}/media`);
