@@ -79,10 +79,6 @@ export class Sessions<T> {
     for (const [id, v] of this.byId) if (match(v)) (this.byId.delete(id), n++);
     return n;
   }
-
-  count(): number {
-    return this.byId.size;
-  }
 }
 
 export function readCookie(request: FastifyRequest, name: string): string | undefined {
