@@ -1,104 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadSettings } from '../src/config.js';
+import { startKit } from '../demo/kit.js';
 import { devSigner } from './lib/dev-token.js';
 
 /**
- * `npm run demo`: with the server running (`npm start`), builds a small world through the API —
- * an ENT project, a school and its directory, a publisher, a resource with its SP, an approved
- * data request, a subscription and an assignment — then prints a curl call that returns a signed
- * SAML Response. Safe to run twice: what exists already is kept.
+ * `npm run demo`: a broker (the one already running at the base URL, else one started here in
+ * embedded mode), the test ENT and three test publishers on local ports, and the demo world built
+ * through the broker's API. Prints the test ENT's login page; Ctrl-C stops what it started.
+ *
+ * DEMO_BROKER_URL points the kit at another broker (its JWT_SECRET or JWT_PRIVATE_KEY signs the
+ * tokens); DEMO_HOST and DEMO_ENT_PORT / DEMO_SAML_PORT / DEMO_CAS_PORT / DEMO_OIDC_PORT place the
+ * sites; DEMO_IDP_SHA256=1 and DEMO_IDP_AUDIENCE_ACS=1 switch the ENT IdP's quirks; DEMO_RESOURCE_SERVICE=v1
+ * makes the media centre read /v1/establishments/{uai}/people/{id}/resources instead of GAR's /ws/ressources.
  */
-const settings = loadSettings(process.env);
-const base = process.env.DEMO_URL ?? `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}`;
+const env = process.env;
+const settings = loadSettings(env);
+const base = (env.DEMO_BROKER_URL ?? env.DEMO_URL ?? settings.brokerBaseUrl).replace(/\/$/, '');
+// Before the broker starts: in embedded mode this writes the development secrets it will read.
 const sign = devSigner(settings);
-const UAI = '0650001Y';
-const ARK = 'ark:/99999/demo-maths-3e';
-const tokens = {
-  operator: sign({ sub: 'demo-operator', role: 'operator' }),
-  ministry: sign({ sub: 'demo-reviewer', role: 'ministry' }),
-  publisher: sign({ sub: 'demo-publisher', role: 'publisher', publisherId: 'editions-demo' }),
-  ent: sign({ sub: 'demo-ent', role: 'ent', entId: 'DEMO' }),
-  establishment: sign({ sub: 'demo-head', role: 'establishment', uai: [UAI] }),
-};
+const port = (name: string) => (env[name] ? Number(env[name]) : undefined);
 
-async function call(role: keyof typeof tokens, method: string, path: string, body?: unknown, okConflict = true): Promise<any> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${tokens[role]}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  const data = text ? JSON.parse(text) : undefined;
-  if (res.status === 409 && okConflict) {
-    console.log(`  = ${method} ${path} (already there)`);
-    return data;
+async function up(url: string): Promise<boolean> {
+  try {
+    return (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) })).ok;
+  } catch {
+    return false;
   }
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
-  console.log(`  ✓ ${method} ${path} → ${res.status}`);
-  return data;
+}
+
+let broker: ChildProcess | undefined;
+if (!(await up(base))) {
+  if (env.DEMO_BROKER_URL) throw new Error(`no broker answers at ${base}/health`);
+  mkdirSync(settings.dataDir, { recursive: true });
+  const logFile = join(settings.dataDir, 'demo-broker.log');
+  const out = openSync(logFile, 'a');
+  console.log(`starting a broker at ${base} (${settings.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'}; log in ${logFile})`);
+  broker = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...env, BROKER_BASE_URL: base, MIGRATE_ON_START: env.MIGRATE_ON_START ?? 'true' },
+    stdio: ['ignore', out, out],
+  });
+  broker.on('exit', (code) => {
+    if (code !== null && code !== 0) console.error(`the broker stopped (exit ${code}); see ${logFile}`);
+  });
+  const until = Date.now() + 60_000;
+  while (!(await up(base))) {
+    if (Date.now() > until || broker.exitCode !== null) throw new Error(`the broker did not start; see ${logFile}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }
 
 console.log(`building the demo world on ${base}`);
-await call('operator', 'POST', '/v1/ent-projects', { id: 'DEMO', name: 'ENT de démonstration', kind: 'ent' });
-await call('operator', 'PUT', `/v1/ent-projects/DEMO/establishments/${UAI}`, { name: 'Collège Jean Moulin' });
-await call('ent', 'PUT', `/v1/establishments/${UAI}/directory`, {
-  establishment: { name: 'Collège Jean Moulin' },
-  people: [
-    { id: 'DEMO-E1', lastName: 'Martin', firstName: 'Léa', civility: 'Mme', profiles: [{ uai: UAI, profile: 'National_elv' }], mefs: ['10310019110'] },
-    { id: 'DEMO-P1', lastName: 'Durand', firstName: 'Paul', civility: 'M.', profiles: [{ uai: UAI, profile: 'National_ens' }], emails: ['paul.durand@ac-demo.fr'] },
-  ],
-  groups: [{ code: '3A', name: '3e A', kind: 'DIVISION' }],
-  memberships: [{ personId: 'DEMO-E1', groupCode: '3A' }],
-  teachings: [{ personId: 'DEMO-P1', groupCode: '3A', subjects: ['030201'] }],
-  subjects: [{ code: '030201', name: 'Mathématiques' }],
-  mefs: [{ code: '10310019110', name: '3EME' }],
+const switches = { ...(env.DEMO_IDP_SHA256 ? { sha1: false } : {}), ...(env.DEMO_IDP_AUDIENCE_ACS ? { audienceIsAcs: true } : {}) };
+const kit = await startKit({
+  brokerUrl: base,
+  sign,
+  ...(env.DEMO_HOST ? { host: env.DEMO_HOST } : {}),
+  ports: { ent: port('DEMO_ENT_PORT') ?? 7100, saml: port('DEMO_SAML_PORT') ?? 7101, cas: port('DEMO_CAS_PORT') ?? 7102, oidc: port('DEMO_OIDC_PORT') ?? 7103 },
+  switches,
+  ...(env.DEMO_RESOURCE_SERVICE === 'v1' ? { resourceService: 'v1' as const } : {}),
+  log: (line) => console.log(line),
+}).catch((err) => {
+  broker?.kill('SIGTERM');
+  throw err;
 });
-await call('operator', 'POST', '/v1/publishers', { id: 'editions-demo', name: 'Éditions Démo', contactEmail: 'dpo@editions-demo.example' });
-await call('publisher', 'POST', '/v1/resources', {
-  id: ARK,
-  name: 'Mathématiques 3e (démo)',
-  typePresentation: 'MAN',
-  sp: { entityId: 'https://editions-demo.example/saml/metadata', acsUrl: 'https://editions-demo.example/saml/acs' },
-});
-const rid = encodeURIComponent(ARK);
-const existing = await call('publisher', 'GET', `/v1/resources/${rid}/data-requests`);
-if (!existing.items?.some((r: { status: string }) => r.status === 'reviewed')) {
-  const request = await call('publisher', 'POST', `/v1/resources/${rid}/data-requests`, {
-    attributes: [
-      { code: 'UAI', purpose: 'Rattacher l’élève à son établissement' },
-      { code: 'PRO', purpose: 'Distinguer élèves et enseignants' },
-      { code: 'DIV', purpose: 'Constituer les classes de l’enseignant' },
-      { code: 'PRE', purpose: 'Afficher le prénom dans la copie' },
-    ],
-  });
-  await call('ministry', 'POST', `/v1/data-requests/${request.id}/review`, {
-    decisions: [
-      { code: 'UAI', approved: true, comment: 'Nécessaire' },
-      { code: 'PRO', approved: true, comment: 'Nécessaire' },
-      { code: 'DIV', approved: true, comment: 'Nécessaire' },
-      { code: 'PRE', approved: false, comment: 'Le pseudonyme suffit' },
-    ],
-  });
-}
-const year = new Date().getUTCFullYear();
-await call('publisher', 'POST', '/v1/subscriptions', {
-  id: 'ABO-DEMO-1',
-  resourceId: ARK,
-  uai: UAI,
-  startsAt: `${year - 1}-09-01T00:00:00Z`,
-  endsAt: `${year + 1}-09-01T00:00:00Z`,
-  assignmentType: 'INDIV',
-  audiences: ['ELEVE', 'ENSEIGNANT'],
-  licences: { global: 'unlimited' },
-});
-await call('establishment', 'POST', `/v1/establishments/${UAI}/assignments`, { subscriptionId: 'ABO-DEMO-1', target: { type: 'division', id: '3A' } });
 
 console.log(`
-Done. The pupil DEMO-E1 may now open ${ARK}. Ask the broker for a signed SAML Response:
+Ready. Open the test ENT and log in as a pupil or a teacher:
 
-curl -s -X POST ${base}/v1/sso \\
-  -H 'authorization: Bearer ${tokens.ent}' \\
-  -H 'content-type: application/json' \\
-  -d '{"uai":"${UAI}","personId":"DEMO-E1","resourceId":"${ARK}"}'
+  ${kit.urls.ent}/
 
-(add -H 'accept: text/html' for the page that posts it to the publisher; the broker's IdP
-metadata is at ${base}/saml/metadata)`);
+(publishers: SAML ${kit.urls.saml}/, CAS ${kit.urls.cas}/, OpenID Connect ${kit.urls.oidc}/; Ctrl-C stops)`);
+
+const stop = async () => {
+  await kit.close();
+  broker?.kill('SIGTERM');
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

@@ -12,6 +12,8 @@ import { decodeRedirect, readLogoutResponse, verifyRedirectSignature } from '../
 import { bearer, buildTestApp, freshDatabase, ministry, testConfig } from './helper.js';
 import { buildApp } from '../src/app.js';
 import { propagateLogout } from '../src/doors/saml-idp/slo.js';
+import { pickResource } from '../src/doors/saml-idp/sso.js';
+import type { SpResource } from '../src/doors/saml-idp/saml-idp.repository.js';
 import { approve, world } from './sso-world.js';
 import { RES_P1, UAI_A, insertAssignment, insertResource, insertSubscription } from './factories.js';
 import { openSession } from './browser-session.js';
@@ -195,6 +197,17 @@ t.test('two resources behind one SP: RelayState picks the resource; without it t
     payload: { name: 'Atlas', typePresentation: 'MAN', sp: { metadataXml: metadata } },
   });
   t.equal(stolen.statusCode, 409);
+});
+
+t.test('RelayState names the resource by its ARK, its urlAccesRessource or its resourceUrl (where the entry link sent the browser)', async (t) => {
+  const r = (id: string, accessUrl: string | null, resourceUrl: string | null) => ({ id, accessUrl, resourceUrl }) as SpResource;
+  const both = [r('ark:/1/a', 'https://sp.test/a', null), r('ark:/1/b', null, 'https://sp.test/b/')];
+  t.equal(pickResource(both, 'https://sp.test/a').id, 'ark:/1/a', 'urlAccesRessource');
+  t.equal(pickResource(both, 'https://sp.test/b').id, 'ark:/1/b', 'resourceUrl (trailing slash ignored)');
+  t.equal(pickResource(both, 'https://sp.test/b/chapitre?x=1').id, 'ark:/1/b', 'a deep link under the resourceUrl');
+  t.equal(pickResource(both, 'ark:/1/b').id, 'ark:/1/b', 'the ARK');
+  t.throws(() => pickResource(both, 'https://sp.test/bb'), { message: /serves 2 resources/ }, 'no match at a non-boundary');
+  t.throws(() => pickResource(both, undefined), { message: /serves 2 resources/ }, 'none named: ambiguous');
 });
 
 t.test('a wrong ACS, an unknown SP and hostile XML are readable pages, never a post to an unregistered URL', async (t) => {

@@ -37,10 +37,12 @@ export function renderLogoutStep(reply: FastifyReply, p: { frameUrl: string; nex
       `<script>${STEP_SCRIPT}</script>`,
   );
   const origin = new URL(p.frameUrl).origin;
+  // 'self' too: the SP answers with its LogoutResponse by redirecting the frame back here, and
+  // frame-src governs every hop of the frame's navigation (found by test/journey.test.ts).
   return reply
     .type('text/html; charset=utf-8')
     .headers({
-      'content-security-policy': `default-src 'none'; style-src ${STYLE_HASH}; script-src ${STEP_HASH}; frame-src ${origin}; base-uri 'none'; frame-ancestors 'none'`,
+      'content-security-policy': `default-src 'none'; style-src ${STYLE_HASH}; script-src ${STEP_HASH}; frame-src ${origin} 'self'; base-uri 'none'; frame-ancestors 'none'`,
       'cache-control': 'no-store',
     })
     .send(html);

@@ -10,6 +10,8 @@ export interface SpResource {
   publisherId: string;
   entityId: string;
   accessUrl: string | null;
+  /** Where the entry link sends the browser: the publisher's SP-initiated login starts from there. */
+  resourceUrl: string | null;
   acsUrl: string;
   signingCertificate: string | null;
   encryptionCertificate: string | null;
@@ -44,7 +46,7 @@ export async function resourcesOfSp(db: Kysely<Database>, entityId: string): Pro
 async function readResourcesOfSp(db: Kysely<Database>, entityId: string): Promise<SpResource[]> {
   const rows = await db
     .selectFrom('resources')
-    .select(['id', 'publisher_id', 'sp_entity_id', 'access_url', 'sp_acs_url', 'sp_signing_cert', 'sp_encryption_cert', 'sp_profile', 'sp_options'])
+    .select(['id', 'publisher_id', 'sp_entity_id', 'access_url', 'resource_url', 'sp_acs_url', 'sp_signing_cert', 'sp_encryption_cert', 'sp_profile', 'sp_options'])
     .where('sp_entity_id', '=', entityId)
     .where('sp_acs_url', 'is not', null)
     .orderBy('id')
@@ -55,6 +57,7 @@ async function readResourcesOfSp(db: Kysely<Database>, entityId: string): Promis
     publisherId: r.publisher_id,
     entityId: r.sp_entity_id!,
     accessUrl: r.access_url,
+    resourceUrl: r.resource_url,
     acsUrl: r.sp_acs_url!,
     signingCertificate: r.sp_signing_cert,
     encryptionCertificate: r.sp_encryption_cert,

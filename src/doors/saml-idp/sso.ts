@@ -44,24 +44,29 @@ export const pageFor = (reply: FastifyReply, err: DoorError | SamlMessageError) 
     ? renderErrorPage(reply, { status: err.status, title: err.title, detail: err.message })
     : renderErrorPage(reply, { status: 400, title: 'Demande de connexion invalide', detail: err.message });
 
-/** Which of the SP's resources is meant: the RelayState names it (its URL, or its ARK); else the only one. */
+/**
+ * Which of the SP's resources is meant: the RelayState names it (its ARK, or one of its URLs: the
+ * declared urlAccesRessource, or the resourceUrl the entry link redirected to, which is what GAR's
+ * publishers send back); else the only one.
+ */
 export function pickResource(resources: SpResource[], relayState: string | undefined): SpResource {
   if (relayState) {
     const norm = (u: string) => u.trim().replace(/\/+$/, '');
     const wanted = norm(relayState);
-    const exact = resources.find((r) => r.id === relayState || (r.accessUrl !== null && norm(r.accessUrl) === wanted));
+    const urlsOf = (r: SpResource) => [r.accessUrl, r.resourceUrl].filter((u): u is string => u !== null).map(norm);
+    const exact = resources.find((r) => r.id === relayState || urlsOf(r).includes(wanted));
     if (exact) return exact;
     // A deep link inside a resource: the longest registered URL it starts with, at a path boundary.
     const prefixed = resources
-      .filter((r) => r.accessUrl !== null && /^[/?#]/.test(wanted.slice(norm(r.accessUrl).length)) && wanted.startsWith(norm(r.accessUrl)))
-      .sort((a, b) => b.accessUrl!.length - a.accessUrl!.length);
-    if (prefixed[0]) return prefixed[0];
+      .flatMap((r) => urlsOf(r).filter((u) => wanted.startsWith(u) && /^[/?#]/.test(wanted.slice(u.length))).map((u) => ({ r, length: u.length })))
+      .sort((a, b) => b.length - a.length);
+    if (prefixed[0]) return prefixed[0].r;
   }
   if (resources.length === 1) return resources[0]!;
   throw new DoorError(
     400,
     'Ressource ambiguë',
-    `this service provider serves ${resources.length} resources and the RelayState does not name one of them by its URL (urlAccesRessource) or ARK`,
+    `this service provider serves ${resources.length} resources and the RelayState does not name one of them by its URL (urlAccesRessource or resourceUrl) or ARK`,
   );
 }
 
