@@ -374,7 +374,7 @@ export const hostileXml: fc.Arbitrary<string | Buffer> = fc.oneof(
     `<a>${'<b>'.repeat(10_000)}`,
     garRoot(`<men:GAREleve><men:GARPersonNom>${'x'.repeat(5000)}</men:GARPersonNom></men:GAREleve>`),
     garRoot('<men:GAREleve/>', 'GAR-ENT-Nope'),
-    `<?xml version="1.0"?><men:GAR-ENT-Eleve xmlns:men="${GAR_NS}" Version="9.9"/>`,
+    `<?xml version="1.0"?><men:GAR-ENT-Eleve xmlns:men="${GAR_NS}/9.9" Version="1.7"/>`,
     '<GAR-ENT-Eleve Version="1.7"/>',
     garRoot('<men:GAREtab/>'),
     garRoot('<men:GAREleve><men:GARPersonNom>a\u0000b</men:GARPersonNom></men:GAREleve>'),

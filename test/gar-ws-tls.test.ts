@@ -143,7 +143,8 @@ t.test('known, unknown, expired and revoked certificates over real TLS (Node htt
     t.match(res.body.toString(), reason, `${client ?? 'no certificate'}: the reason is given`);
     t.ok(lines.some((l) => l.includes('client certificate refused') && reason.test(l)), `${client ?? 'no certificate'}: the reason is logged`);
   }
-  t.notOk(lines.some((l) => l.includes('E1')), 'no person identifier in the log');
+  // As a path segment or a value: certificate fingerprints are hex, where `E1` is a byte like any other.
+  t.notOk(lines.some((l) => /\/E1\b|"E1"/.test(l)), 'no person identifier in the log');
   const forged = await call(port, '/abonnements', { headers: { 'x-client-cert': encodeURIComponent(read('publisher.pem')) } });
   t.equal(forged.status, 401, 'on the TLS listener a certificate header counts for nothing');
   t.match(forged.body.toString(), 'header ignored on the TLS listener');

@@ -109,7 +109,7 @@ t.test('ENT → broker → publishers in headless Chromium: SAML, CAS, OIDC, a r
   t.same(Object.keys(samlAttrs).sort(), [...samlApproved, 'IDO'].sort(), 'SAML: exactly the approved codes and IDO');
   t.notOk('PRE' in samlAttrs, 'a refused code is not released');
   t.equal(samlAttrs.UAI, DEMO.uai);
-  t.equal(samlAttrs.DIV, '3A');
+  t.equal(samlAttrs.DIV, '3A##3e A', 'a class as publishers parse it: code##label (format version 2, the current one at approval)');
   t.match(samlAttrs.IDO, /^[0-9a-f]{32,}$/, 'an opaque IDO');
   await shot(page, 'demo-3-saml-publisher');
   const authn = sentTo('/idp/profile/SAML2/Redirect/SSO');
