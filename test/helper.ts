@@ -1,5 +1,4 @@
 import pg from 'pg';
-import tap from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { buildApp, type AppDeps, type Clock } from '../src/app.js';
@@ -158,10 +157,14 @@ async function pgliteInstance(): Promise<PGliteClient> {
   const client = await PGlite.create({ loadDataDir: await pgliteImage });
   if (pristineSchema === undefined) {
     pristineSchema = await schemaOf(client);
-    // Given-back instances would keep the test process alive: closed when the file ends.
-    tap.teardown(async () => {
-      for (const c of givenBack.splice(0)) await c.close().catch(() => {});
-    });
+    // Given-back instances would keep a test process alive: closed when the file ends. Only under
+    // tap's runner: the benches share this file and must not become tap tests by loading it.
+    if (process.env.TAP === '1') {
+      const { default: tap } = await import('tap');
+      tap.teardown(async () => {
+        for (const c of givenBack.splice(0)) await c.close().catch(() => {});
+      });
+    }
   }
   return client;
 }
