@@ -6,20 +6,18 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/garb_bench node --import tsx bench/profile-saml-idp.ts [N]
  */
 import { Session } from 'node:inspector/promises';
-import { deflateRawSync } from 'node:zlib';
 import { buildApp } from '../src/app.js';
 import { connectPostgres } from '../src/db/connect.js';
 import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
 import { testConfig } from '../test/helper.js';
 import { openSession } from '../test/browser-session.js';
-import { benchDatabaseUrl, buildSsoDataset } from './sso-dataset.js';
+import { authnRequestPath, benchDatabaseUrl, buildSsoDataset } from './sso-dataset.js';
 
 const N = Number(process.argv[2] ?? 2000);
 const url = benchDatabaseUrl();
 const targets = await buildSsoDataset(url);
 const database = connectPostgres(url, 4);
 let statements = 0;
-const pool = (database as unknown as { pool?: { on: (e: string, f: (c: { on: (e: string, f: () => void) => void; query: unknown }) => void) => void } }).pool;
 const idpKeys = createSelfSignedCertificate('bench IdP');
 const app = await buildApp(
   testConfig({ databaseUrl: url, samlSigningKey: idpKeys.keyPem, samlSigningCert: idpKeys.certPem, logLevel: 'warn', rateLimitPerMinute: 0 }),
@@ -28,12 +26,7 @@ const app = await buildApp(
 const work: Array<{ path: string; cookie: string }> = [];
 for (const [n, t] of targets.slice(0, 200).entries()) {
   const { cookie } = await openSession(app, { entId: 'Z0', personId: t.personId, uaiHint: t.uai });
-  const i = t.resourceId.replace('ark:/12345/r', '');
-  const xml =
-    `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_p${n}" Version="2.0" IssueInstant="${new Date().toISOString()}" AssertionConsumerServiceURL="https://sp${i}.test/acs">` +
-    `<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://sp${i}.test/metadata</saml:Issuer>` +
-    `<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient" AllowCreate="true"/></samlp:AuthnRequest>`;
-  work.push({ path: `/idp/profile/SAML2/Redirect/SSO?SAMLRequest=${encodeURIComponent(deflateRawSync(xml).toString('base64'))}&RelayState=${encodeURIComponent(`https://sp${i}.test/`)}`, cookie });
+  work.push({ path: authnRequestPath(`_p${n}`, t.resourceId), cookie });
 }
 const serve = async (k: number) => {
   const r = work[k % work.length]!;
@@ -49,7 +42,6 @@ pg.default.Client.prototype.query = function (this: unknown, ...args: unknown[])
   statements++;
   return (original as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof original;
-void pool;
 
 const session = new Session();
 session.connect();

@@ -12,14 +12,13 @@
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { deflateRawSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import { buildApp } from '../src/app.js';
 import { connectPostgres } from '../src/db/connect.js';
 import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
 import { testConfig } from '../test/helper.js';
 import { openSession } from '../test/browser-session.js';
-import { benchDatabaseUrl, buildSsoDataset, signingRate } from './sso-dataset.js';
+import { authnRequestPath, benchDatabaseUrl, buildSsoDataset, signingRate } from './sso-dataset.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -74,12 +73,7 @@ async function main(): Promise<void> {
       cookie = (await openSession(app, { entId: 'Z0', personId: t.personId, uaiHint: t.uai })).cookie;
       cookies.set(t.personId, cookie);
     }
-    const i = t.resourceId.replace('ark:/12345/r', '');
-    const xml =
-      `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_b${n}" Version="2.0" IssueInstant="${new Date().toISOString()}" AssertionConsumerServiceURL="https://sp${i}.test/acs">` +
-      `<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://sp${i}.test/metadata</saml:Issuer>` +
-      `<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient" AllowCreate="true"/></samlp:AuthnRequest>`;
-    work.push({ path: `/idp/profile/SAML2/Redirect/SSO?SAMLRequest=${encodeURIComponent(deflateRawSync(xml).toString('base64'))}&RelayState=${encodeURIComponent(`https://sp${i}.test/`)}`, cookie });
+    work.push({ path: authnRequestPath(`_b${n}`, t.resourceId), cookie });
   }
   writeFileSync(WORK, JSON.stringify(work));
   const probe = await app.inject({ url: work[0]!.path, headers: { cookie: work[0]!.cookie } });

@@ -2,6 +2,7 @@
  * bench/sso-dataset.ts — the SSO dataset shared by bench/sso.ts and bench/soak.ts, and the broker
  * server they load: 10,000 people in 20 schools, 50 resources, assignments through classes.
  */
+import { deflateRawSync } from 'node:zlib';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, sign } from 'node:crypto';
 import pg from 'pg';
@@ -172,4 +173,14 @@ export function signingRate(keyPem: string): number {
     n++;
   }
   return n / 3;
+}
+
+/** An unsigned HTTP-Redirect AuthnRequest, as most SPs send them, from the SP of a dataset resource. */
+export function authnRequestPath(id: string, resourceId: string): string {
+  const i = resourceId.replace('ark:/12345/r', '');
+  const xml =
+    `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="${id}" Version="2.0" IssueInstant="${new Date().toISOString()}" AssertionConsumerServiceURL="https://sp${i}.test/acs">` +
+    `<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://sp${i}.test/metadata</saml:Issuer>` +
+    `<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient" AllowCreate="true"/></samlp:AuthnRequest>`;
+  return `/idp/profile/SAML2/Redirect/SSO?SAMLRequest=${encodeURIComponent(deflateRawSync(xml).toString('base64'))}&RelayState=${encodeURIComponent(`https://sp${i}.test/`)}`;
 }
