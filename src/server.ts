@@ -1,12 +1,11 @@
-import { buildApp } from './app.js';
 import { ConfigError, loadSettings, toConfig, type Config } from './config.js';
-import { connectPglite, connectPostgres } from './db/connect.js';
-import { migrateToLatest } from './db/migrate.js';
+import { startPgliteThread, embeddedDatabaseDir } from './db/pglite-thread.js';
 import { withEmbeddedSecrets } from './embedded.js';
-import { startDailyMaintenance } from './modules/maintenance/maintenance.service.js';
-import { buildCertificateListener } from './modules/gar-ws/listener.js';
 
-/** The only place that reads the environment and listens. */
+/**
+ * The only place that reads the environment and listens. Only what decides the database is loaded
+ * before the embedded one starts on its thread; the application's modules load meanwhile.
+ */
 async function main(): Promise<void> {
   let config: Config;
   let warnings: string[] = [];
@@ -32,9 +31,18 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const database = config.databaseUrl
-    ? connectPostgres(config.databaseUrl, config.databasePoolSize, { statementTimeoutMs: config.databaseStatementTimeoutMs })
-    : await connectPglite(config.dataDir);
+  const embedded = config.databaseUrl ? undefined : startPgliteThread(embeddedDatabaseDir(config.dataDir));
+  const [{ buildApp }, { connectPostgres, fromPglite }, { migrateToLatest }, { startDailyMaintenance }, { buildCertificateListener }] = await Promise.all([
+    import('./app.js'),
+    import('./db/connect.js'),
+    import('./db/migrate.js'),
+    import('./modules/maintenance/maintenance.service.js'),
+    import('./modules/gar-ws/listener.js'),
+  ]);
+  const database = embedded
+    ? await fromPglite(embedded.client)
+    : connectPostgres(config.databaseUrl!, config.databasePoolSize, { statementTimeoutMs: config.databaseStatementTimeoutMs });
+  if (embedded) await embedded.ready;
   if (config.migrateOnStart) await migrateToLatest(database.db);
 
   const app = await buildApp(config, { database, ownsDatabase: true, processMetrics: true });

@@ -11,7 +11,7 @@ import { ACCESS_MATRIX, type Grant } from './access-matrix.js';
 import { bearer, buildTestApp, ministry, operator } from './helper.js';
 import { approve, world } from './sso-world.js';
 import { tarGz } from './export-archives.js';
-import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testCertificate } from './keys.js';
 import {
   RES_P1,
   RES_P2,
@@ -67,7 +67,7 @@ async function pendingRequest(db: Kysely<Database>, resourceId: string, codes: s
   return id;
 }
 
-const ENT_IDP_CERT = createSelfSignedCertificate('matrix ENT IdP').certPem;
+const ENT_IDP_CERT = testCertificate('matrix ENT IdP').certPem;
 
 async function buildWorld(app: FastifyInstance, db: Kysely<Database>): Promise<World> {
   await world(db);

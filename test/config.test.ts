@@ -4,6 +4,7 @@ import { withEmbeddedSecrets } from '../src/embedded.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { testCertificate } from './keys.js';
 
 const problemsOf = (env: Record<string, string>): string[] => {
   try {
@@ -89,7 +90,7 @@ t.test('limits and metrics settings: defaults, bounds, METRICS_TOKEN_FILE', asyn
 });
 
 t.test('GAR_WS_PORT: TLS material all or nothing, or a proxy', async (t) => {
-  const { certPem, keyPem } = (await import('../src/saml/self-signed.js')).createSelfSignedCertificate('ws.broker.test');
+  const { certPem, keyPem } = testCertificate('ws.broker.test');
   t.match(problemsOf({ GAR_WS_PORT: '8443' }), [/TRUST_PROXY_HOPS > 0/]);
   t.match(problemsOf({ GAR_WS_PORT: '8443', GAR_WS_TLS_CERT: certPem }), [/go together/]);
   t.match(problemsOf({ GAR_WS_PORT: '0' }), [/GAR_WS_PORT must be an integer/, /TRUST_PROXY_HOPS/]);

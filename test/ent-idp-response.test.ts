@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createPrivateKey } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
-import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testCertificate } from './keys.js';
 import { SamlResponseError, verifyIdpResponse, type Expectations, type TrustedIdp } from '../src/saml/idp-response.js';
 import { b64, newId, newTestIdp, samlifyResponse, sign, unsignedResponse, type ResponseOptions } from './idps/ent-idp.js';
 
@@ -12,7 +12,7 @@ const other = newTestIdp('evil');
 const sp = { spEntityId: 'https://broker.test/saml/sp/metadata', acsUrl: 'https://broker.test/saml/sp/acs' };
 const now = new Date('2026-11-25T09:00:00Z');
 const requestId = newId();
-const spKey = createPrivateKey(createSelfSignedCertificate('sp').keyPem);
+const spKey = createPrivateKey(testCertificate('sp').keyPem);
 const trusted: TrustedIdp = { entityId: idp.entityId, certificates: [idp.certPem], allowSha1: true };
 const expect: Expectations = { ...sp, requestId, now, decryptionKey: spKey };
 const base = (o: Partial<ResponseOptions> = {}): ResponseOptions => ({ ...sp, requestId, now, idEnt: 'Z0', personId: 'E1', issuer: idp.entityId, ...o });

@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import t from 'tap';
 import { bearer, buildTestApp, operator } from './helper.js';
 import { baseWorld, insertPerson, insertSubscription, RES_P1, RES_P2, UAI_A, UAI_OTHER_ENT } from './factories.js';
-import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testCertificate } from './keys.js';
 
 const P1 = { sub: 'pub-p1', role: 'publisher', publisherId: 'P1' };
 const ENT = { sub: 'ent-z0', role: 'ent', entId: 'Z0' };
@@ -98,7 +98,7 @@ t.test('client certificate mappings: PEM, fingerprint or subject+issuer; one own
   const { app, database } = await buildTestApp(t);
   await baseWorld(database.db);
   const post = (body: Record<string, unknown>) => app.inject({ method: 'POST', url: '/v1/client-certificates', headers: bearer(app, operator), payload: body });
-  const cert = createSelfSignedCertificate('ws.p1.example');
+  const cert = testCertificate('ws.p1.example');
   const fromPem = await post({ label: 'P1', certificate: cert.certPem, publisherId: 'P1' });
   t.equal(fromPem.statusCode, 201, fromPem.body);
   t.match(fromPem.json(), { fingerprint256: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, subject: 'CN=ws.p1.example', publisherId: 'P1', entId: null, revokedAt: null });

@@ -8,14 +8,14 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { migratedImage, migrationsFingerprint } from '../src/db/pglite-image.js';
 import type { Caller } from '../src/plugins/auth.js';
 import type { Database } from '../src/db/database.js';
-import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testCertificate } from './keys.js';
 
 /** Anything with tap's teardown: a test or the file's root. */
 interface Teardown {
   teardown: (fn: () => unknown) => void;
 }
 
-const signing = createSelfSignedCertificate('gar-broker test IdP');
+const signing = testCertificate('gar-broker test IdP');
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { createSigner } from 'fast-jwt';
 import { connectPostgres } from '../src/db/connect.js';
 import { performRetention } from '../src/modules/maintenance/maintenance.service.js';
-import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testCertificate } from './keys.js';
 import { freshDatabase, postgresUrlOf, TEST_JWT_SECRET } from './helper.js';
 import { world } from './sso-world.js';
 import { RES_P1, UAI_A } from './factories.js';
@@ -28,7 +28,7 @@ t.test(
     const url = await postgresUrlOf(database.db);
 
     // Everything a replica needs comes from the environment, the same for all.
-    const signing = createSelfSignedCertificate('replica test IdP');
+    const signing = testCertificate('replica test IdP');
     const shared = {
       DATABASE_URL: url,
       JWT_SECRET: TEST_JWT_SECRET,

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { buildTestApp, bearer, operator, ministry } from './helper.js';
-import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testCertificate } from './keys.js';
 import { certBody, fixture, spMetadata } from './fixtures/sp/sp-fixtures.js';
 
 const PUB_A = { sub: 'alice@editions-exemple', role: 'publisher', publisherId: 'editions-exemple' } as const;
@@ -32,8 +32,8 @@ const resource = (sp: object, id = ARK) => ({ id, name: 'Maths 3e', typePresenta
 t.test('a resource is imported from real-looking SP metadata', async (t) => {
   const { app } = await buildTestApp(t);
   await onboard(app);
-  const signing = createSelfSignedCertificate('sp signing');
-  const encryption = createSelfSignedCertificate('sp encryption');
+  const signing = testCertificate('sp signing');
+  const encryption = testCertificate('sp encryption');
   const xml = spMetadata({ signingCert: signing.certPem, encryptionCert: encryption.certPem });
   const res = await post(app, PUB_A, {
     ...resource({ metadataXml: xml }),
@@ -65,7 +65,7 @@ t.test('a resource is imported from real-looking SP metadata', async (t) => {
 t.test('the SP may be given as fields; http is accepted for localhost only', async (t) => {
   const { app } = await buildTestApp(t);
   await onboard(app);
-  const cert = createSelfSignedCertificate('local sp');
+  const cert = testCertificate('local sp');
   const ok = await post(app, PUB_A, resource({ entityId: 'http://localhost:8080/sp', acsUrl: 'http://localhost:8080/acs', signingCertificate: cert.certPem }));
   t.equal(ok.statusCode, 201, ok.body);
   t.equal(ok.json().sp.fromMetadata, false);
@@ -80,7 +80,7 @@ t.test('the SP may be given as fields; http is accepted for localhost only', asy
 t.test('bad metadata is refused with a clear problem and nothing is stored', async (t) => {
   const { app, clock } = await buildTestApp(t);
   await onboard(app);
-  const expired = createSelfSignedCertificate('expired', 365, new Date(clock.now.getTime() - 2 * 365 * 86_400_000));
+  const expired = testCertificate('expired', 365, new Date(clock.now.getTime() - 2 * 365 * 86_400_000));
   const cases: Array<[string, string, RegExp]> = [
     ['broken XML', fixture('broken.xml'), /not well-formed/],
     ['not XML at all', 'this is not metadata', /not well-formed|root element/],
@@ -175,7 +175,7 @@ t.test("a publisher sees and changes only its own resources; ministry and operat
   t.equal((await app.inject({ method: 'GET', url, headers: bearer(app, { sub: 'e', role: 'ent', entId: 'Z0' }) })).statusCode, 403);
 
   clock.advance(60_000);
-  const cert = createSelfSignedCertificate('new');
+  const cert = testCertificate('new');
   const update = await app.inject({
     method: 'PUT',
     url,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/database.js';
-import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testCertificate } from './keys.js';
 import { decodeRedirect, readLogoutResponse, verifyRedirectSignature } from '../src/saml/inbound.js';
 import { bearer, buildTestApp, freshDatabase, ministry, testConfig } from './helper.js';
 import { buildApp } from '../src/app.js';
@@ -104,7 +104,7 @@ t.test('samlify SP with AuthnRequestsSigned: signed Redirect and POST accepted, 
   t.match(r3.body, /must be signed/);
 
   // The same request signed by another key (the SP's key stolen? no: an attacker's).
-  const other = createSelfSignedCertificate('attacker');
+  const other = testCertificate('attacker');
   const q = new URL(redirect.context).searchParams;
   const { sign } = await import('node:crypto');
   const forgedQuery = `SAMLRequest=${encodeURIComponent(q.get('SAMLRequest')!)}&RelayState=${encodeURIComponent(q.get('RelayState')!)}&SigAlg=${encodeURIComponent(q.get('SigAlg')!)}`;
@@ -377,7 +377,7 @@ t.test('single logout from an SP: the session ends, the other SP is told in a fr
 });
 
 t.test('metadata tells the truth: both SSO bindings, SLO, NameID formats, validity; the signed copy verifies with xmlsec1', async (t) => {
-  const next = createSelfSignedCertificate('next IdP key');
+  const next = testCertificate('next IdP key');
   const { app } = await buildTestApp(t, { config: { samlNextSigningCert: next.certPem }, now: new Date() });
   const idp = await app.inject({ url: '/idp/metadata' });
   const saml = await app.inject({ url: '/saml/metadata' });

@@ -5,7 +5,7 @@ import { sp, world } from './sso-world.js';
 import { RES_P1, UAI_A } from './factories.js';
 import { certBody, fixture } from './fixtures/sp/sp-fixtures.js';
 import { samlifyVerify, xmlsecVerify, type VerifyJob } from './saml-verifiers.js';
-import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testCertificate } from './keys.js';
 
 // Findings 1–4 of the security review (issue 11): KeyDescriptor use, encryption keys, ACS namespace, depth.
 const P1 = { sub: 'p1-admin', role: 'publisher', publisherId: 'P1' } as const;
@@ -66,7 +66,7 @@ t.test('a signing-only KeyDescriptor never encrypts; an encryption-only one does
   t.match(await samlifyVerify(job(app, plain, false)), { valid: true }, 'samlify');
   t.match(await xmlsecVerify(plainXml, testConfig().samlSigningCert, false), { valid: true }, 'xmlsec1');
 
-  const other = createSelfSignedCertificate('sp signing, separate');
+  const other = testCertificate('sp signing, separate');
   const encryptionOnly = await put(app, metadata(keyDescriptor(other.certPem, 'signing') + keyDescriptor(sp.certPem, 'encryption')));
   t.equal(encryptionOnly.statusCode, 200, encryptionOnly.body);
   t.equal(encryptionOnly.json().sp.keyUse.assertions, 'encrypted');
@@ -112,7 +112,7 @@ t.test('the ACS and keys are read only from md: elements directly inside the SPS
     '<evil:AssertionConsumerService xmlns:evil="urn:x" Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://evil.test/acs" isDefault="true" index="0"/>';
   const hidden =
     '<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://hidden.test/acs" isDefault="true" index="0"/>' +
-    keyDescriptor(createSelfSignedCertificate('hidden').certPem, 'encryption');
+    keyDescriptor(testCertificate('hidden').certPem, 'encryption');
   const res = await put(app, metadata(evil + keyDescriptor(sp.certPem, 'signing'), hidden));
   t.equal(res.statusCode, 200, res.body);
   t.equal(res.json().sp.acsUrl, 'https://sp.test/acs', 'neither the foreign-namespace ACS nor one inside md:Extensions');

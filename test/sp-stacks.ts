@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
 import samlify from 'samlify';
-import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testCertificate } from './keys.js';
 import { bearer } from './helper.js';
 
 /*
@@ -12,7 +12,7 @@ import { bearer } from './helper.js';
 
 samlify.setSchemaValidator({ validate: () => Promise.resolve('checked separately with xmllint') });
 
-export const spKeys = createSelfSignedCertificate('publisher SP');
+export const spKeys = testCertificate('publisher SP');
 const certBody = spKeys.certPem.replace(/-----[^-]+-----|\s/g, '');
 const B = {
   post: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST',

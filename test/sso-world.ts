@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../src/db/database.js';
-import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testCertificate } from './keys.js';
 import { RES_P1, UAI_A, UAI_B, addMember, addTeaching, baseWorld, insertAssignment, insertGroup, insertPerson, insertSubscription } from './factories.js';
 
 /** The publisher's SP keys, for the verifiers. */
-export const sp = createSelfSignedCertificate('publisher SP');
+export const sp = testCertificate('publisher SP');
 
 /** Approves `approved` and refuses `refused` for a resource, as a ministry review would leave it. */
 export async function approve(db: Kysely<Database>, resourceId: string, approved: string[], refused: string[] = []) {

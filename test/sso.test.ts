@@ -1,7 +1,7 @@
 import t from 'tap';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../src/db/database.js';
-import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
+import { testCertificate } from './keys.js';
 import { buildTestApp, bearer, testConfig, operator } from './helper.js';
 import { sp, world } from './sso-world.js';
 import {
@@ -175,7 +175,7 @@ t.test('with Accept: text/html, a page that posts at once under a strict CSP', a
 });
 
 t.test('IdP metadata lists the current and the next signing certificate', async (t) => {
-  const next = createSelfSignedCertificate('next IdP key');
+  const next = testCertificate('next IdP key');
   const { app } = await buildTestApp(t, { config: { samlNextSigningCert: next.certPem } });
   const res = await app.inject({ method: 'GET', url: '/saml/metadata' });
   t.equal(res.statusCode, 200);

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import { buildApp } from '../src/app.js';
 import { connectPostgres } from '../src/db/connect.js';
-import { migrateToLatest } from '../src/db/migrate.js';
+import { migrateToLatest, migrator } from '../src/db/migrate.js';
 import { runRetention } from '../src/modules/maintenance/retention.js';
 import { bearer, freshDatabase, postgresUrlOf, testConfig } from './helper.js';
 import { world } from './sso-world.js';
@@ -63,10 +63,21 @@ t.test(
     t.equal(retention.skipped, false, 'retention ran to the end');
     t.ok(retentionTook > TIMEOUT_MS * 2, `retention waited ${retentionTook} ms for the lock`);
 
-    // So do migrations (the migrator's own lock table stands in for a slow migration).
+    // An up-to-date database is seen as such from the applied list: a start takes no migration lock.
+    let lockHeld = true;
+    ({ released } = await holdLock('kysely_migration_lock'));
+    void released.then(() => (lockHeld = false));
+    t.same(await migrateToLatest(timed.db), [], 'up to date: nothing to do');
+    t.ok(lockHeld, 'answered while another process held the migration lock');
+    await released;
+
+    // A pending migration waits for the lock like any migration (the migrator's own lock table stands
+    // in for a slow migration), the request path's timeout lifted.
+    const newest = (await migrator(plain.db).migrateDown()).results?.[0];
+    t.equal(newest?.status, 'Success', 'the newest migration rolled back, so one is pending');
     ({ released } = await holdLock('kysely_migration_lock'));
     const migrationStarted = Date.now();
-    t.same(await migrateToLatest(timed.db), [], 'migrator ran, and found nothing to do');
+    t.same(await migrateToLatest(timed.db), [newest!.migrationName], 'the migrator ran the pending migration');
     const migrationTook = Date.now() - migrationStarted;
     await released;
     t.ok(migrationTook > TIMEOUT_MS * 2, `the migrator waited ${migrationTook} ms for the lock`);

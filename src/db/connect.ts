@@ -1,9 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database.js';
 import { readMigratedImage } from './pglite-image.js';
+import { embeddedDatabaseDir, type PgliteThreadClient } from './pglite-thread.js';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
@@ -86,19 +85,14 @@ export function connectPostgres(connectionString: string, poolSize = 10, options
 
 export async function connectPglite(dataDir: string | undefined): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite');
-  let dir: string | undefined;
-  let image: Blob | undefined;
-  if (dataDir !== undefined) {
-    dir = join(dataDir, 'pgdata');
-    // A new data directory starts from the prepared, migrated image when there is one (no initdb).
-    if (!existsSync(join(dir, 'PG_VERSION'))) image = readMigratedImage();
-    mkdirSync(dir, { recursive: true });
-  }
+  const { dir, fromImage } = embeddedDatabaseDir(dataDir);
+  const image = fromImage ? readMigratedImage() : undefined;
   const client = await PGlite.create(dir, image ? { loadDataDir: image } : {});
   return fromPglite(client);
 }
 
-type PGliteClient = import('@electric-sql/pglite').PGliteInterface;
+/** In-process PGlite (tools, tests) or the server's thread (pglite-thread.ts): what the dialect uses. */
+type PGliteClient = Pick<import('@electric-sql/pglite').PGliteInterface, 'query' | 'close' | 'closed'> | PgliteThreadClient;
 
 export async function fromPglite(client: PGliteClient): Promise<DatabaseHandle> {
   const { PGliteDialect } = await import('kysely-pglite-dialect');

@@ -23,7 +23,35 @@ export class MigrationError extends Error {
   }
 }
 
+/** Migration names as kysely's file provider sees them (a file name without its .ts/.js). */
+async function migrationNamesOnDisk(): Promise<string[]> {
+  const files = await fs.readdir(MIGRATIONS_DIR);
+  return files.filter((f) => /\.(?:[cm]?js|ts)$/.test(f) && !f.endsWith('.d.ts')).map((f) => f.replace(/\.[^.]+$/, ''));
+}
+
+/**
+ * True when the database has applied exactly the migrations on disk: a start then skips loading
+ * every migration module and taking the migration lock (most of a restart's database time).
+ * Anything else, including no migration table yet, goes through kysely's migrator.
+ */
+async function upToDate(db: Kysely<any>): Promise<boolean> {
+  const [onDisk, applied] = await Promise.all([
+    migrationNamesOnDisk(),
+    appliedMigrationNames(db),
+  ]);
+  if (!applied || applied.length !== onDisk.length) return false;
+  const done = new Set(applied);
+  return onDisk.every((name) => done.has(name));
+}
+
+async function appliedMigrationNames(db: Kysely<any>): Promise<string[] | undefined> {
+  const table = await sql<{ t: string | null }>`select to_regclass('kysely_migration')::text as t`.execute(db);
+  if (!table.rows[0]?.t) return undefined;
+  return (await sql<{ name: string }>`select name from kysely_migration`.execute(db)).rows.map((row) => row.name);
+}
+
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  if (await upToDate(db)) return [];
   // One connection, without the request path's statement timeout: a migration on a large table may
   // rightly take minutes. RESET gives the connection back with the pool's setting.
   const { error, results } = await db.connection().execute(async (connection) => {

@@ -19,10 +19,20 @@ const pglitePackage = join(pgliteRoot, 'package.json');
 /** Under node_modules/.cache, as tools do: a fresh `npm ci` starts without a stale image. */
 const imageDir = () => process.env.PGLITE_IMAGE_DIR ?? join(dirname(dirname(pgliteRoot)), '.cache', 'gar-broker');
 
+/**
+ * The migrations as written: `npm start`'s transpiled copy (scripts/dev-build.mjs) keeps them in
+ * migrations-src/ beside its JavaScript, so it shares the image with tsx and the tests.
+ */
+const migrationSources = () => {
+  const beside = join(dirname(MIGRATIONS_DIR), 'migrations-src');
+  return existsSync(beside) ? beside : MIGRATIONS_DIR;
+};
+
 /** Changes with any migration file (name or content) and with the PGlite version. */
 export function migrationsFingerprint(): string {
   const hash = createHash('sha256').update((JSON.parse(readFileSync(pglitePackage, 'utf8')) as { version: string }).version);
-  for (const file of readdirSync(MIGRATIONS_DIR).sort()) hash.update(`\n${file}\n`).update(readFileSync(join(MIGRATIONS_DIR, file)));
+  const dir = migrationSources();
+  for (const file of readdirSync(dir).sort()) hash.update(`\n${file}\n`).update(readFileSync(join(dir, file)));
   return hash.digest('hex').slice(0, 16);
 }
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 
@@ -15,7 +15,7 @@ const REDIS_WARNING_EVERY_MS = 60_000;
  */
 export async function registerRateLimits(app: FastifyInstance, config: Config): Promise<void> {
   if (config.rateLimitPerMinute <= 0) return;
-  const redis = config.rateLimitRedisUrl ? sharedCounters(app, config.rateLimitRedisUrl) : undefined;
+  const redis = config.rateLimitRedisUrl ? await sharedCounters(app, config.rateLimitRedisUrl) : undefined;
   await app.register(fastifyRateLimit, {
     global: false,
     timeWindow: 60_000,
@@ -38,7 +38,9 @@ export async function registerRateLimits(app: FastifyInstance, config: Config): 
   app.addHook('onRequest', app.rateLimit());
 }
 
-function sharedCounters(app: FastifyInstance, url: string): Redis {
+/** ioredis is loaded only when counters are shared: a single-process broker never pays for it. */
+async function sharedCounters(app: FastifyInstance, url: string): Promise<Redis> {
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, {
     connectTimeout: 1_000,
     // A counter that cannot be reached fails at once (and is skipped) instead of queueing requests.

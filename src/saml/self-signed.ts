@@ -47,8 +47,14 @@ export interface SelfSigned {
   key: KeyObject;
 }
 
-export function createSelfSignedCertificate(commonName: string, validDays = 3650, notBefore = new Date()): SelfSigned {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/** `keys` reuses a key pair (the tests keep theirs across runs: generating one costs 0.1–1 s of CPU). */
+export function createSelfSignedCertificate(
+  commonName: string,
+  validDays = 3650,
+  notBefore = new Date(),
+  keys: { privateKey: KeyObject; publicKey: KeyObject } = generateKeyPairSync('rsa', { modulusLength: 2048 }),
+): SelfSigned {
+  const { privateKey, publicKey } = keys;
   const name = seq(set(seq(oid('2.5.4.3'), utf8(commonName))));
   const serial = randomBytes(16);
   // Positive and minimal in DER: a leading 0x00 followed by a byte below 0x80 is "illegal padding"

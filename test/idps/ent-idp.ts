@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import samlify from 'samlify';
 import { SignedXml } from 'xml-crypto';
-import { createSelfSignedCertificate } from '../../src/saml/self-signed.js';
+import { testCertificate } from '../keys.js';
 
 /*
  * ENT IdPs for the tests and the bench, outside the broker's code: Responses are built here and
@@ -19,7 +19,7 @@ export interface TestIdp {
 }
 
 export function newTestIdp(name = 'ent', ssoUrl = 'https://ent.example/auth/saml/sso'): TestIdp {
-  const c = createSelfSignedCertificate(`${name} IdP`);
+  const c = testCertificate(`${name} IdP`);
   return { entityId: `https://${name}.example/idp`, ssoUrl, keyPem: c.keyPem, certPem: c.certPem };
 }
 

@@ -36,8 +36,10 @@ const ProfileQuery = Type.Object(
  * catalog) whose handler hands the raw request to the provider: nothing else under /oidc reaches it.
  */
 export const oidcRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const provider = createOidcProvider(app.config, app.db);
-  const callback = provider.callback();
+  // Built on the first OpenID request (see createOidcProvider); a failure is retried by the next one.
+  let building: ReturnType<typeof createOidcProvider> | undefined;
+  const providerOf = () => (building ??= createOidcProvider(app.config, app.db).catch((err) => { building = undefined; throw err; }));
+  let callback: ReturnType<Awaited<ReturnType<typeof createOidcProvider>>['callback']> | undefined;
   const base = new URL(app.config.brokerBaseUrl);
   const releases = new PgAdapter(app.db, RELEASE_KIND, app.config.idoSecret);
 
@@ -59,6 +61,7 @@ export const oidcRoutes: FastifyPluginAsyncTypebox = async (app) => {
     reply.raw.setHeader('x-request-id', request.id);
     reply.raw.setHeader('x-content-type-options', 'nosniff');
     reply.raw.setHeader('referrer-policy', 'no-referrer');
+    callback ??= (await providerOf()).callback();
     await callback(req, reply.raw);
   };
 
@@ -127,7 +130,7 @@ export const oidcRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (idRessource === undefined) return;
         const auth = request.headers.authorization;
         const token = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
-        const at = token ? await provider.AccessToken.find(token) : undefined;
+        const at = token ? await (await providerOf()).AccessToken.find(token) : undefined;
         if (!at) return; // the provider answers invalid_token
         const release = at.grantId ? ((await releases.find(at.grantId)) as unknown as OidcRelease | undefined) : undefined;
         if (release && release.resourceId !== idRessource) {
@@ -159,6 +162,7 @@ export const oidcRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
+      const provider = await providerOf();
       let details;
       try {
         details = await provider.interactionDetails(request.raw, reply.raw);

@@ -16,13 +16,14 @@ const workerFile = () => fileURLToPath(new URL(`./feed.worker${extname(fileURLTo
 let pool: Piscina | undefined;
 
 /**
- * One pool per process, shared by every app instance, started before the app answers (a thread's
- * first start loads the code: tens of milliseconds built, seconds under tsx). Idle threads exit after
- * a minute and never hold the process open.
+ * One pool per process, shared by every app instance. No thread starts until a large body arrives:
+ * a thread's first start loads the code (tens of milliseconds built, seconds under tsx), which most
+ * processes (tests, tools, a replica that receives no feed) never need, and an app's start must not
+ * wait for it (under load it outlasted Fastify's plugin timeout). Idle threads exit after a minute
+ * and never hold the process open.
  */
 export async function startFeedPool(): Promise<void> {
-  pool ??= new Piscina({ filename: workerFile(), maxThreads: FEED_THREADS, minThreads: 1, idleTimeout: 60_000 });
-  await pool.run({ kind: 'json', text: '{}' } satisfies FeedTask);
+  pool ??= new Piscina({ filename: workerFile(), maxThreads: FEED_THREADS, minThreads: 0, idleTimeout: 60_000 });
 }
 
 /** Feed bodies handed to a parser since the process started (what tests count to prove a body was never read). */
