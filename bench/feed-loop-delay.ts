@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { bearer, buildTestApp, operator } from '../test/helper.js';
+import { bearer, buildTestApp } from '../test/helper.js';
 import { UAI_A, entZ0, onboard } from '../test/directory-fixtures.js';
 
 if (!process.env.DATABASE_URL) throw new Error('set DATABASE_URL (the server of the test databases)');
@@ -41,7 +41,6 @@ async function main() {
   const teardowns: Array<() => unknown> = [];
   const { app } = await buildTestApp({ teardown: (fn: () => unknown) => void teardowns.push(fn) } as never);
   await onboard(app);
-  void operator;
   const idle = monitorEventLoopDelay({ resolution: 5 });
   idle.enable();
   await new Promise((r) => setTimeout(r, 2000));
@@ -53,6 +52,7 @@ async function main() {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  const bodies = feeds(UAI_A); // built before measuring: the client's work is not the server's
   const busy = monitorEventLoopDelay({ resolution: 5 });
   // Stalls of the loop, measured directly: a 5 ms timer that fires late by more than 50 ms.
   const stalls: number[] = [];
@@ -64,7 +64,7 @@ async function main() {
   }, 5);
   busy.enable();
   const results = [];
-  for (const f of feeds(UAI_A)) {
+  for (const f of bodies) {
     const t0 = performance.now();
     const r = await app.inject({ method: 'PUT', url: `/v1/establishments/${UAI_A}/directory`, headers: { ...bearer(app, entZ0), 'content-type': 'application/json' }, payload: f.body });
     results.push({ feed: f.name, status: r.statusCode, ms: Math.round(performance.now() - t0) });

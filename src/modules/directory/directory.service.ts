@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { errors, type FieldError } from '../../errors.js';
 import { isValidUai } from '../../lib/uai.js';
+import { mapYielding } from '../../lib/yielding.js';
 import * as repo from './directory.repository.js';
 import { canonicalProfile, personRow, sortedSet, type PlacementRow } from './directory.rows.js';
 import type { ChangesBody, FeedResult, PersonInput, SnapshotBody, XmlFeedResult } from './directory.schemas.js';
@@ -23,6 +24,8 @@ export interface FeedContext {
   schemaErrors: FieldError[];
   /** Who sends the feed (the token's sub), for the audit entries of detached assignments. */
   actor?: string;
+  /** The snapshot rules' errors when they were already checked off the event loop (src/modules/directory/feed-checks.ts). */
+  ruleErrors?: FieldError[];
 }
 
 /** One error per path: the schema's reason first, then the rules' (a bad date fails both). */
@@ -68,9 +71,7 @@ function peopleCounts(total: number, people: repo.Changed, placements: repo.Chan
   return { created: created.size, updated: updated.size, unchanged: total - created.size - updated.size };
 }
 
-export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promise<FeedResult> {
-  const { db, entId, uai, now } = ctx;
-  const actor = ctx.actor ?? `ent:${entId}`;
+async function snapshotRuleErrors({ db, entId, uai, now }: FeedContext, body: SnapshotBody): Promise<FieldError[]> {
   const projectUais = await projectUaisIn(db, entId, body, uai);
   // An omitted section is left as stored (an explicit empty list empties it); links may then refer
   // to the stored groups.
@@ -79,11 +80,13 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
       ? new Map([...(await repo.storedGroupKinds(db, [...new Set([...(body.memberships ?? []), ...(body.teachings ?? [])].map((m) => m.groupCode))].map((code) => ({ uai, code }))))].map(([k, v]) => [k.slice(uai.length + 1), v]))
       : undefined;
   const degree = body.establishment?.degree ?? (await repo.degreeOf(db, uai));
-  const problems = [
-    ...ctx.schemaErrors,
-    ...checkSnapshot(body, { uai, projectUais, today: now }, storedGroups),
-    ...(degree === 1 ? checkPrimary(body, '') : []),
-  ];
+  return [...checkSnapshot(body, { uai, projectUais, today: now }, storedGroups), ...(degree === 1 ? checkPrimary(body, '') : [])];
+}
+
+export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promise<FeedResult> {
+  const { db, entId, uai, now } = ctx;
+  const actor = ctx.actor ?? `ent:${entId}`;
+  const problems = [...ctx.schemaErrors, ...(ctx.ruleErrors ?? (await snapshotRuleErrors(ctx, body)))];
   if (problems.length) throw invalid(problems);
 
   const groups = (body.groups ?? []).map((g) => ({ uai, code: g.code, name: g.name, kind: g.kind, divisions: sortedSet(g.divisions ?? []) }));
@@ -100,8 +103,8 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
 
     // Compare with what is stored and write only the differences.
     const stored = await repo.readPlacements(trx, uai);
-    const personRows = body.people.map(personRow);
-    const placementRows = body.people.map((p) => placementAt(p, uai));
+    const personRows = await mapYielding(body.people, personRow);
+    const placementRows = await mapYielding(body.people, (p) => placementAt(p, uai));
     const people = await repo.upsertPeople(
       trx,
       entId,

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { AppError } from '../../errors.js';
 import { guardedBodies } from '../../plugins/input-guard.js';
+import { checkedBodies, type FeedChecks } from './feed-checks.js';
 import { runFeedTask, type FeedOutcome, type FeedTask } from './feed.worker.js';
 
 /** Feeds parsed at once, each on its own thread; more wait in the pool's queue. */
@@ -35,7 +36,14 @@ export async function runOffLoop<T>(task: FeedTask): Promise<T> {
   const size = task.kind === 'json-bytes' ? task.bytes.byteLength : task.text.length;
   const outcome: FeedOutcome = pool && size > INLINE_MAX ? await pool.run(task, { transferList: transferable(task) }) : runFeedTask(task);
   if (!outcome.ok) throw new AppError(outcome.status, outcome.code, outcome.title, outcome.detail, outcome.extra);
-  if (task.kind === 'json-bytes' && typeof outcome.value === 'object' && outcome.value !== null) guardedBodies.add(outcome.value);
+  if (task.kind === 'json-bytes') {
+    const { body, checks } = outcome.value as { body: unknown; checks?: FeedChecks };
+    if (typeof body === 'object' && body !== null) {
+      guardedBodies.add(body);
+      if (checks) checkedBodies.set(body, checks);
+    }
+    return body as T;
+  }
   return outcome.value as T;
 }
 
