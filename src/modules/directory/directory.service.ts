@@ -7,6 +7,7 @@ import * as repo from './directory.repository.js';
 import { canonicalProfile, personRow, sortedSet, type PlacementRow } from './directory.rows.js';
 import type { ChangesBody, FeedResult, PersonInput, SnapshotBody, XmlFeedResult } from './directory.schemas.js';
 import { checkChanges, checkPrimary, checkSnapshot, changesReferences } from './directory.validation.js';
+import { withFeedSlot } from './feed-slots.js';
 import { detachAssignmentsOf, reattachAssignments } from './detached-assignments.js';
 import type { GarFeed } from './gar-ent.mapping.js';
 
@@ -96,7 +97,7 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
   const mefs = (body.mefs ?? []).map((s) => ({ uai, code: s.code, name: s.name, mefstat11: s.mefstat11 ?? null }));
   const ids = body.people.map((p) => p.id);
 
-  return db.transaction().execute(async (trx) => {
+  return withFeedSlot(() => db.transaction().execute(async (trx) => {
     await repo.lockEstablishments(trx, [uai]);
     if (body.establishment?.name) await repo.renameEstablishment(trx, uai, body.establishment.name, now);
     if (body.establishment?.degree) await repo.setDegree(trx, [uai], body.establishment.degree);
@@ -197,7 +198,7 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
       subjects: { upserted: await repo.upsertCodes(trx, 'subjects', subjects), deleted: subjectsDeleted },
       mefs: { upserted: await repo.upsertCodes(trx, 'mefs', mefs), deleted: mefsDeleted },
     };
-  });
+  }));
 }
 
 /** Equality of two sorted, duplicate-free lists. */
@@ -206,7 +207,7 @@ const same = (a: readonly string[], b: readonly string[]) => a.length === b.leng
 export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise<FeedResult> {
   const { db, entId, uai, now } = ctx;
   const projectUais = await projectUaisIn(db, entId, body, uai);
-  return db.transaction().execute(async (trx) => {
+  return withFeedSlot(() => db.transaction().execute(async (trx) => {
     await repo.lockEstablishments(trx, [uai]);
     // References may point at what is stored; read it under the lock so it cannot change meanwhile.
     const refs = changesReferences(body);
@@ -262,7 +263,7 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
       subjects: { upserted: await repo.upsertCodes(trx, 'subjects', codes(up.subjects)), deleted: subjectsDeleted },
       mefs: { upserted: await repo.upsertCodes(trx, 'mefs', codes(up.mefs)), deleted: mefsDeleted },
     };
-  });
+  }));
 }
 
 /**
@@ -281,7 +282,7 @@ export async function applyGarEntFile(db: Kysely<Database>, entId: string, feed:
   }
   if (feed.errors.length) throw invalid(feed.errors);
 
-  return db.transaction().execute(async (trx) => {
+  return withFeedSlot(() => db.transaction().execute(async (trx) => {
     await repo.lockEstablishments(trx, uais);
     const key = (uai: string, id: string) => `${uai}\u0000${id}`;
     const filePeople = new Set(feed.placements.map((p) => key(p.uai, p.person_id)));
@@ -338,5 +339,5 @@ export async function applyGarEntFile(db: Kysely<Database>, entId: string, feed:
         unchanged: feed.managers.length - managers.inserted.length - managers.updated.length,
       },
     };
-  });
+  }));
 }
