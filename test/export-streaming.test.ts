@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { importExport, type ExportFiles } from '../src/modules/feed-jobs/export-import.js';
 import { buildTestApp } from './helper.js';
 import { UAI_A, UAI_B, onboard } from './directory-fixtures.js';
+import { z0Export } from './export-archives.js';
 
 /*
  * An export as nightly exporters write it: every file mixes both schools and is split every few
@@ -87,4 +88,33 @@ t.test('an export whose schools are split across mixed files applies each school
   const second = await importExport({ db: database.db, entId: 'Z0', now: new Date(), actor: 'test', files: inMemory(again) });
   t.match(second.establishments.find((x) => x.uai === UAI_A), { state: 'applied', people: PUPILS - 1, result: { people: { gone: 1 } } });
   t.match(second.establishments.find((x) => x.uai === UAI_B), { state: 'applied', people: PUPILS });
+});
+
+t.test('a complete export with RespAff files withdraws the managers it no longer names; one without leaves them', async (t) => {
+  const { app, database } = await buildTestApp(t);
+  await onboard(app);
+  const run = (files: Record<string, string>) =>
+    importExport({ db: database.db, entId: 'Z0', now: new Date(), actor: 'test', files: inMemory(Object.entries(files).map(([name, text]) => ({ name, text }))) });
+  const managers = async () =>
+    (await sql<{ person_id: string; uais: string[] }>`select person_id, uais from assignment_managers where ent_id = 'Z0' order by person_id`.execute(database.db)).rows;
+  const respAff = (name: string) => name.includes('RespAff');
+
+  t.match((await run(z0Export())).establishments, [{ state: 'applied' }, { state: 'applied' }]);
+  t.same(await managers(), [{ person_id: 'E1-000001', uais: [UAI_A, UAI_B] }]);
+
+  // Next night: the RespAff file names someone else for A only.
+  const next = z0Export();
+  for (const name of Object.keys(next).filter(respAff)) {
+    next[name] = next[name]!.replace('E1-000001', 'T1-000001').replace(`<GARRespAffEtab>${UAI_B}</GARRespAffEtab>`, '');
+  }
+  await run(next);
+  t.same(await managers(), [
+    { person_id: 'E1-000001', uais: [] },
+    { person_id: 'T1-000001', uais: [UAI_A] },
+  ], 'the manager no longer named keeps no establishment; the new one has A');
+
+  // An export without RespAff files says nothing about managers.
+  const without = Object.fromEntries(Object.entries(z0Export()).filter(([name]) => !respAff(name)));
+  await run(without);
+  t.same((await managers()).map((m) => m.uais), [[], [UAI_A]]);
 });

@@ -481,6 +481,16 @@ export async function upsertAssignmentManagers(db: Kysely<Database>, entId: stri
   return split(r.rows.map((x) => ({ key: x.person_id, inserted: x.inserted })));
 }
 
+/** Managers of an ENT project not in `listed` stop managing `uais` (a complete export no longer names them there). */
+export async function withdrawAssignmentManagers(db: Kysely<Database>, entId: string, uais: string[], listed: string[], now: Date): Promise<number> {
+  if (uais.length === 0) return 0;
+  return count(
+    db,
+    sql`update assignment_managers set uais = array(select u from unnest(uais) u where not (u = any(${uais}::text[]))), updated_at = ${now}
+        where ent_id = ${entId} and uais && ${uais}::text[] and not (person_id = any(${listed}::text[]))`,
+  );
+}
+
 // --- reading back ---
 
 export async function directoryCounts(db: Kysely<Database>, uai: string) {

@@ -22,7 +22,7 @@ export interface ExportProblem {
 }
 
 export type ExportFileOutcome =
-  | { ok: true; records: number; uais: string[]; shares: Record<string, EstablishmentShare>; managers: ManagerRow[]; problems: ExportProblem[] }
+  | { ok: true; kind: string; records: number; uais: string[]; shares: Record<string, EstablishmentShare>; managers: ManagerRow[]; problems: ExportProblem[] }
   | { ok: false; problem: ExportProblem };
 
 const UAI_FIELDS = new Set(['GARStructureUAI', 'GARPersonEtab', 'GARRespAffEtab']);
@@ -62,5 +62,5 @@ export function readExportFile(name: string, xml: string, today: Date): ExportFi
     const rec = byRecord.get(/^\/[^/]+\/\d+/.exec(e.path)?.[0] ?? '');
     return { file: name, path: e.path, message: e.message, uais: rec ? recordUais(rec.fields) : [] };
   });
-  return { ok: true, records: feed.records, uais: [...feed.uais], shares: shareByEstablishment(feed), managers: feed.managers, problems };
+  return { ok: true, kind: feed.kind, records: feed.records, uais: [...feed.uais], shares: shareByEstablishment(feed), managers: feed.managers, problems };
 }

@@ -118,6 +118,7 @@ export async function importExport(o: ImportOptions): Promise<ImportReport> {
     if (o.held && records > o.held.peak) o.held.peak = records;
   };
   const managers = new Map<string, ManagerRow>();
+  let respAffFiles = 0;
   const est = new Map<string, Summary>();
   const at = (uai: string) =>
     est.get(uai) ?? est.set(uai, { name: null, hasEtab: false, primary: false, files: new Set(), records: 0, people: 0, problems: 0 }).get(uai)!;
@@ -154,6 +155,7 @@ export async function importExport(o: ImportOptions): Promise<ImportReport> {
           await spill.append(uai, share.lines);
         }
         for (const m of outcome.managers) managers.set(m.person_id, m);
+        if (outcome.kind.endsWith('RespAff')) respAffFiles++;
         report.progress.records.read += outcome.records;
         for (const p of outcome.problems) {
           const uais = p.uais.length ? p.uais : outcome.uais;
@@ -244,10 +246,17 @@ export async function importExport(o: ImportOptions): Promise<ImportReport> {
     await spill.close();
   }
 
-  // Responsables d'affectation, for the establishments applied (add and update, as the single files do).
+  // Responsables d'affectation, for the establishments applied. When the export has RespAff files (the
+  // section is there), whoever it no longer names loses those establishments, as absent people are
+  // marked gone; an export without any leaves them as stored, as a snapshot without a section does.
   const applied = new Set(report.establishments.filter((e) => e.state === 'applied').map((e) => e.uai));
   const rows = [...managers.values()].map((m) => ({ ...m, uais: m.uais.filter((u) => applied.has(u)) })).filter((m) => m.uais.length);
-  if (rows.length) await o.db.transaction().execute((trx) => repo.upsertAssignmentManagers(trx, o.entId, rows, o.now));
+  if (rows.length || (respAffFiles && applied.size)) {
+    await o.db.transaction().execute(async (trx) => {
+      if (rows.length) await repo.upsertAssignmentManagers(trx, o.entId, rows, o.now);
+      if (respAffFiles) await repo.withdrawAssignmentManagers(trx, o.entId, [...applied], rows.map((m) => m.person_id), o.now);
+    });
+  }
 
   report.progress.phase = 'done';
   await progress();
