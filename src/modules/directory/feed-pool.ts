@@ -34,7 +34,7 @@ export const feedParses = { count: 0 };
 export async function runOffLoop<T>(task: FeedTask): Promise<T> {
   feedParses.count++;
   const size = task.kind === 'json-bytes' ? task.bytes.byteLength : task.text.length;
-  const outcome: FeedOutcome = pool && size > INLINE_MAX ? await pool.run(task, { transferList: transferable(task) }) : await runFeedTask(task);
+  const outcome: FeedOutcome = pool && size > INLINE_MAX ? await pool.run(task, { transferList: transferable(task) }) : runFeedTask(task);
   if (!outcome.ok) throw new AppError(outcome.status, outcome.code, outcome.title, outcome.detail, outcome.extra);
   if (task.kind === 'json-bytes') {
     const { body, checks } = outcome.value as { body: unknown; checks?: FeedChecks };

@@ -4,11 +4,7 @@ import { assertJsonDepth } from '../../plugins/json-body.js';
 import type { GarFeed } from './gar-ent.mapping.js';
 import { readGarFile } from './gar-ent-1d.mapping.js';
 import { readExportFile } from '../feed-jobs/export-file.js';
-import type { FeedCheckContext } from './feed-checks.js';
-
-// Loaded with the first body to check, not when the thread starts (the schemas and Ajv are the
-// heaviest part of this module graph, and a thread's start is awaited before the app answers).
-let checks: typeof import('./feed-checks.js') | undefined;
+import { checkFeed, type FeedCheckContext } from './feed-checks.js';
 
 /*
  * Runs in a worker thread (piscina): the CPU-heavy part of a feed — depth scan and JSON.parse of a
@@ -26,7 +22,7 @@ export type FeedOutcome =
   | { ok: true; value: unknown }
   | { ok: false; status: number; code: string; title: string; detail?: string; extra: Record<string, unknown> };
 
-export async function runFeedTask(task: FeedTask): Promise<FeedOutcome> {
+export function runFeedTask(task: FeedTask): FeedOutcome {
   try {
     if (task.kind === 'json') {
       assertJsonDepth(task.text);
@@ -38,9 +34,7 @@ export async function runFeedTask(task: FeedTask): Promise<FeedOutcome> {
       const value = JSON.parse(text) as unknown;
       // The input guard's walk of the body, here rather than on the event loop (same answer).
       assertAcceptable(unacceptableValues(value, 'body'));
-      if (!task.check) return { ok: true, value: { body: value } };
-      checks ??= await import('./feed-checks.js');
-      return { ok: true, value: { body: value, checks: checks.checkFeed(value, task.check) } };
+      return { ok: true, value: { body: value, ...(task.check ? { checks: checkFeed(value, task.check) } : {}) } };
     }
     // One file of a nightly export: problems are returned (with their establishments), not thrown.
     if (task.kind === 'gar-ent-export') return { ok: true, value: readExportFile(task.name, task.text, new Date(task.today)) };
