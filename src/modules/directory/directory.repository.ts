@@ -12,6 +12,26 @@ import type { CodeRow, GroupRow, LinkRow, ManagerRow, PersonRow, PlacementRow, T
 const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 const texts = (values: readonly string[]) => sql`(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 
+/**
+ * The large upserts (people, placements) go in slices of BATCH rows: each slice's JSON is built and
+ * sent while the event loop stays free for SSO, instead of one 10 MiB JSON.stringify for a feed of
+ * 17,000 people. Same transaction, same result.
+ */
+const BATCH = 2000;
+async function inBatches<R, C extends Changed>(rows: R[], fn: (slice: R[]) => Promise<C>, merge: (into: C, from: C) => void): Promise<C | undefined> {
+  let out: C | undefined;
+  for (let i = 0; i < rows.length; i += BATCH) {
+    const c = await fn(rows.slice(i, i + BATCH));
+    if (out) merge(out, c);
+    else out = c;
+  }
+  return out;
+}
+const mergeChanged = (into: Changed, from: Changed) => {
+  for (const k of from.inserted) into.inserted.push(k);
+  for (const k of from.updated) into.updated.push(k);
+};
+
 const count = async (db: Kysely<Database>, query: ReturnType<typeof sql>): Promise<number> => {
   const r = await query.execute(db);
   return Number(r.numAffectedRows ?? 0n);
@@ -43,6 +63,11 @@ export async function renameEstablishment(db: Kysely<Database>, uai: string, nam
 export async function setDegree(db: Kysely<Database>, uais: readonly string[], degree: 1 | 2): Promise<void> {
   if (uais.length === 0) return;
   await db.updateTable('establishments').set({ degree }).where('uai', 'in', [...uais]).where('degree', '<>', degree).execute();
+}
+
+/** Every UAI of an ENT project. */
+export async function projectUais(db: Kysely<Database>, entId: string): Promise<string[]> {
+  return (await db.selectFrom('establishments').select('uai').where('ent_id', '=', entId).execute()).map((r) => r.uai);
 }
 
 export async function degreeOf(db: Kysely<Database>, uai: string): Promise<1 | 2 | undefined> {
@@ -179,7 +204,10 @@ export interface Changed {
 
 /** Upserts project-wide person rows; returns the ids that were created or changed. */
 export async function upsertPeople(db: Kysely<Database>, entId: string, rows: PersonRow[], now: Date): Promise<Changed> {
-  if (rows.length === 0) return { inserted: [], updated: [] };
+  return (await inBatches(rows, (slice) => upsertPeopleSlice(db, entId, slice, now), mergeChanged)) ?? { inserted: [], updated: [] };
+}
+
+async function upsertPeopleSlice(db: Kysely<Database>, entId: string, rows: PersonRow[], now: Date): Promise<Changed> {
   const r = await sql<{ person_id: string; inserted: boolean }>`
     insert into people as p (ent_id, person_id, last_name, first_name, other_first_names, birth_name, civility, birth_date,
                              emails, struct_rattach, disciplines, content_hash, created_at, updated_at, gone_at)
@@ -216,7 +244,20 @@ export async function upsertPlacements(
   now: Date,
   mode: 'replace' | 'profiles',
 ): Promise<Changed & { pks: Map<string, number> }> {
-  if (rows.length === 0) return { inserted: [], updated: [], pks: new Map() };
+  const merge = (into: Changed & { pks: Map<string, number> }, from: Changed & { pks: Map<string, number> }) => {
+    mergeChanged(into, from);
+    for (const [k, v] of from.pks) into.pks.set(k, v);
+  };
+  return (await inBatches(rows, (slice) => upsertPlacementsSlice(db, entId, slice, now, mode), merge)) ?? { inserted: [], updated: [], pks: new Map() };
+}
+
+async function upsertPlacementsSlice(
+  db: Kysely<Database>,
+  entId: string,
+  rows: PlacementRow[],
+  now: Date,
+  mode: 'replace' | 'profiles',
+): Promise<Changed & { pks: Map<string, number> }> {
   const set =
     mode === 'replace'
       ? sql`profiles = excluded.profiles, mefs = excluded.mefs, subjects = excluded.subjects, updated_at = excluded.updated_at, gone_at = null
@@ -438,6 +479,16 @@ export async function upsertAssignmentManagers(db: Kysely<Database>, entId: stri
     .where(sql<boolean>`person_id = any(${rows.map((m) => m.person_id)}::text[])`)
     .execute();
   return split(r.rows.map((x) => ({ key: x.person_id, inserted: x.inserted })));
+}
+
+/** Managers of an ENT project not in `listed` stop managing `uais` (a complete export no longer names them there). */
+export async function withdrawAssignmentManagers(db: Kysely<Database>, entId: string, uais: string[], listed: string[], now: Date): Promise<number> {
+  if (uais.length === 0) return 0;
+  return count(
+    db,
+    sql`update assignment_managers set uais = array(select u from unnest(uais) u where not (u = any(${uais}::text[]))), updated_at = ${now}
+        where ent_id = ${entId} and uais && ${uais}::text[] and not (person_id = any(${listed}::text[]))`,
+  );
 }
 
 // --- reading back ---

@@ -4,7 +4,8 @@ import { errors, type FieldError } from '../../errors.js';
 import { problems } from '../../lib/http-schemas.js';
 import { isValidUai } from '../../lib/uai.js';
 import { assertScope, type Caller } from '../../plugins/auth.js';
-import { directoryCounts, findEstablishments, findPersonAt } from './directory.repository.js';
+import { degreeOf, directoryCounts, findEstablishments, findPersonAt, projectUais } from './directory.repository.js';
+import { checkedBodies, feedValidatorCompiler, type FeedCheckContext, type FeedRoute } from './feed-checks.js';
 import {
   ChangesBody,
   DirectorySummarySchema,
@@ -46,23 +47,35 @@ async function establishmentFor(db: Parameters<typeof findEstablishments>[0], ca
  * The scope of the path's UAI, decided in onRequest: before the body is read, parsed or validated,
  * so a caller outside its scope costs one indexed lookup whatever it sends.
  */
-const scopeBeforeBody = (db: Parameters<typeof findEstablishments>[0]): onRequestAsyncHookHandler =>
+const scopeBeforeBody = (db: Parameters<typeof findEstablishments>[0], route: FeedRoute, clock: () => Date): onRequestAsyncHookHandler =>
   async function (request) {
     const { uai } = request.params as { uai: string };
-    await establishmentFor(db, request.caller, uai);
+    const est = await establishmentFor(db, request.caller, uai);
+    // What the thread that parses the body needs to check it whole (cheap lookups, before the body).
+    const snapshot = route === 'snapshot';
+    feedContexts.set(request, {
+      route,
+      uai,
+      projectUais: snapshot ? await projectUais(db, est.ent_id) : [],
+      degree: snapshot ? await degreeOf(db, uai) : undefined,
+      today: clock().getTime(),
+    });
   };
 
+const feedContexts = new WeakMap<FastifyRequest, FeedCheckContext>();
+
 /** Body errors found by the schema are collected, not thrown, to be answered with the rule errors. */
-function bodySchemaErrors(request: FastifyRequest): FieldError[] {
+function bodySchemaErrors(request: FastifyRequest): { found: FieldError[]; ruleErrors?: FieldError[] } {
   const v = request.validationError as (Error & { validation?: unknown[]; validationContext?: string }) | undefined;
-  if (!v) return [];
-  if (v.validationContext !== 'body') throw v;
-  const found = schemaErrors((v.validation ?? []) as Parameters<typeof schemaErrors>[0]);
+  if (v && v.validationContext !== 'body') throw v;
+  const body = request.body;
+  const checked = typeof body === 'object' && body !== null ? checkedBodies.get(body) : undefined;
+  if (!v && !checked) return { found: [] };
+  const found = checked ? checked.schemaErrors : schemaErrors((v!.validation ?? []) as Parameters<typeof schemaErrors>[0]);
   // The feed rules read an object's sections: a body that is no object (null, a list, a number) has
   // nothing for them to add, and would only trip them.
-  const body = request.body;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw errors.validation('invalid directory feed', found);
-  return found;
+  return { found, ...(checked?.ruleErrors ? { ruleErrors: checked.ruleErrors } : {}) };
 }
 
 /** ENT: the JSON feed of one establishment. */
@@ -70,15 +83,18 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Feed bodies are scanned and parsed on a worker thread, not on the event loop that serves SSO.
   app.addHook('onReady', startFeedPool);
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: FEED_BODY_LIMIT }, async (_req: unknown, body: string | Buffer) =>
-    runOffLoop({ kind: 'json', text: body as string }),
-  );
+  // Read as bytes: decoding 20 MiB to a string is itself work for the thread, not for the event loop.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: FEED_BODY_LIMIT }, async (request: FastifyRequest, body: string | Buffer) => {
+    const check = feedContexts.get(request);
+    return runOffLoop({ kind: 'json-bytes', bytes: body as Buffer, ...(check ? { check } : {}) });
+  });
   app.put(
     '/establishments/:uai/directory',
     {
       bodyLimit: FEED_BODY_LIMIT,
       attachValidation: true,
-      onRequest: scopeBeforeBody(app.db),
+      onRequest: scopeBeforeBody(app.db, 'snapshot', app.clock),
+      validatorCompiler: feedValidatorCompiler,
       schema: {
         tags,
         summary: 'Replace the directory of one establishment (full snapshot)',
@@ -98,10 +114,13 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const schemaErrs = bodySchemaErrors(request);
+      const { found, ruleErrors } = bodySchemaErrors(request);
       const { uai } = request.params;
       const est = await establishmentFor(app.db, request.caller, uai);
-      return applySnapshot({ db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: schemaErrs, actor: request.caller.sub }, request.body);
+      return applySnapshot(
+        { db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: found, actor: request.caller.sub, ...(ruleErrors ? { ruleErrors } : {}) },
+        request.body,
+      );
     },
   );
 
@@ -110,7 +129,8 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       bodyLimit: FEED_BODY_LIMIT,
       attachValidation: true,
-      onRequest: scopeBeforeBody(app.db),
+      onRequest: scopeBeforeBody(app.db, 'changes', app.clock),
+      validatorCompiler: feedValidatorCompiler,
       schema: {
         tags,
         summary: 'Apply a delta to the directory of one establishment: upserts, then removals',
@@ -124,10 +144,10 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const schemaErrs = bodySchemaErrors(request);
+      const { found } = bodySchemaErrors(request);
       const { uai } = request.params;
       const est = await establishmentFor(app.db, request.caller, uai);
-      return applyChanges({ db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: schemaErrs, actor: request.caller.sub }, request.body);
+      return applyChanges({ db: app.db, entId: est.ent_id, uai, now: app.clock(), schemaErrors: found, actor: request.caller.sub }, request.body);
     },
   );
 };

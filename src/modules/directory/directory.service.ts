@@ -2,10 +2,12 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { errors, type FieldError } from '../../errors.js';
 import { isValidUai } from '../../lib/uai.js';
+import { mapYielding } from '../../lib/yielding.js';
 import * as repo from './directory.repository.js';
 import { canonicalProfile, personRow, sortedSet, type PlacementRow } from './directory.rows.js';
 import type { ChangesBody, FeedResult, PersonInput, SnapshotBody, XmlFeedResult } from './directory.schemas.js';
 import { checkChanges, checkPrimary, checkSnapshot, changesReferences } from './directory.validation.js';
+import { withFeedSlot } from './feed-slots.js';
 import { detachAssignmentsOf, reattachAssignments } from './detached-assignments.js';
 import type { GarFeed } from './gar-ent.mapping.js';
 
@@ -23,6 +25,8 @@ export interface FeedContext {
   schemaErrors: FieldError[];
   /** Who sends the feed (the token's sub), for the audit entries of detached assignments. */
   actor?: string;
+  /** The snapshot rules' errors when they were already checked off the event loop (src/modules/directory/feed-checks.ts). */
+  ruleErrors?: FieldError[];
 }
 
 /** One error per path: the schema's reason first, then the rules' (a bad date fails both). */
@@ -68,9 +72,7 @@ function peopleCounts(total: number, people: repo.Changed, placements: repo.Chan
   return { created: created.size, updated: updated.size, unchanged: total - created.size - updated.size };
 }
 
-export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promise<FeedResult> {
-  const { db, entId, uai, now } = ctx;
-  const actor = ctx.actor ?? `ent:${entId}`;
+async function snapshotRuleErrors({ db, entId, uai, now }: FeedContext, body: SnapshotBody): Promise<FieldError[]> {
   const projectUais = await projectUaisIn(db, entId, body, uai);
   // An omitted section is left as stored (an explicit empty list empties it); links may then refer
   // to the stored groups.
@@ -79,11 +81,13 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
       ? new Map([...(await repo.storedGroupKinds(db, [...new Set([...(body.memberships ?? []), ...(body.teachings ?? [])].map((m) => m.groupCode))].map((code) => ({ uai, code }))))].map(([k, v]) => [k.slice(uai.length + 1), v]))
       : undefined;
   const degree = body.establishment?.degree ?? (await repo.degreeOf(db, uai));
-  const problems = [
-    ...ctx.schemaErrors,
-    ...checkSnapshot(body, { uai, projectUais, today: now }, storedGroups),
-    ...(degree === 1 ? checkPrimary(body, '') : []),
-  ];
+  return [...checkSnapshot(body, { uai, projectUais, today: now }, storedGroups), ...(degree === 1 ? checkPrimary(body, '') : [])];
+}
+
+export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promise<FeedResult> {
+  const { db, entId, uai, now } = ctx;
+  const actor = ctx.actor ?? `ent:${entId}`;
+  const problems = [...ctx.schemaErrors, ...(ctx.ruleErrors ?? (await snapshotRuleErrors(ctx, body)))];
   if (problems.length) throw invalid(problems);
 
   const groups = (body.groups ?? []).map((g) => ({ uai, code: g.code, name: g.name, kind: g.kind, divisions: sortedSet(g.divisions ?? []) }));
@@ -93,15 +97,15 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
   const mefs = (body.mefs ?? []).map((s) => ({ uai, code: s.code, name: s.name, mefstat11: s.mefstat11 ?? null }));
   const ids = body.people.map((p) => p.id);
 
-  return db.transaction().execute(async (trx) => {
+  return withFeedSlot(() => db.transaction().execute(async (trx) => {
     await repo.lockEstablishments(trx, [uai]);
     if (body.establishment?.name) await repo.renameEstablishment(trx, uai, body.establishment.name, now);
     if (body.establishment?.degree) await repo.setDegree(trx, [uai], body.establishment.degree);
 
     // Compare with what is stored and write only the differences.
     const stored = await repo.readPlacements(trx, uai);
-    const personRows = body.people.map(personRow);
-    const placementRows = body.people.map((p) => placementAt(p, uai));
+    const personRows = await mapYielding(body.people, personRow);
+    const placementRows = await mapYielding(body.people, (p) => placementAt(p, uai));
     const people = await repo.upsertPeople(
       trx,
       entId,
@@ -194,7 +198,7 @@ export async function applySnapshot(ctx: FeedContext, body: SnapshotBody): Promi
       subjects: { upserted: await repo.upsertCodes(trx, 'subjects', subjects), deleted: subjectsDeleted },
       mefs: { upserted: await repo.upsertCodes(trx, 'mefs', mefs), deleted: mefsDeleted },
     };
-  });
+  }));
 }
 
 /** Equality of two sorted, duplicate-free lists. */
@@ -203,7 +207,7 @@ const same = (a: readonly string[], b: readonly string[]) => a.length === b.leng
 export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise<FeedResult> {
   const { db, entId, uai, now } = ctx;
   const projectUais = await projectUaisIn(db, entId, body, uai);
-  return db.transaction().execute(async (trx) => {
+  return withFeedSlot(() => db.transaction().execute(async (trx) => {
     await repo.lockEstablishments(trx, [uai]);
     // References may point at what is stored; read it under the lock so it cannot change meanwhile.
     const refs = changesReferences(body);
@@ -259,7 +263,7 @@ export async function applyChanges(ctx: FeedContext, body: ChangesBody): Promise
       subjects: { upserted: await repo.upsertCodes(trx, 'subjects', codes(up.subjects)), deleted: subjectsDeleted },
       mefs: { upserted: await repo.upsertCodes(trx, 'mefs', codes(up.mefs)), deleted: mefsDeleted },
     };
-  });
+  }));
 }
 
 /**
@@ -278,7 +282,7 @@ export async function applyGarEntFile(db: Kysely<Database>, entId: string, feed:
   }
   if (feed.errors.length) throw invalid(feed.errors);
 
-  return db.transaction().execute(async (trx) => {
+  return withFeedSlot(() => db.transaction().execute(async (trx) => {
     await repo.lockEstablishments(trx, uais);
     const key = (uai: string, id: string) => `${uai}\u0000${id}`;
     const filePeople = new Set(feed.placements.map((p) => key(p.uai, p.person_id)));
@@ -335,5 +339,5 @@ export async function applyGarEntFile(db: Kysely<Database>, entId: string, feed:
         unchanged: feed.managers.length - managers.inserted.length - managers.updated.length,
       },
     };
-  });
+  }));
 }

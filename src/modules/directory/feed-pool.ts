@@ -2,7 +2,9 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { AppError } from '../../errors.js';
-import { runFeedTask, type FeedTask } from './feed.worker.js';
+import { guardedBodies } from '../../plugins/input-guard.js';
+import { checkedBodies, type FeedChecks } from './feed-checks.js';
+import { runFeedTask, type FeedOutcome, type FeedTask } from './feed.worker.js';
 
 /** Feeds parsed at once, each on its own thread; more wait in the pool's queue. */
 export const FEED_THREADS = 2;
@@ -32,7 +34,26 @@ export const feedParses = { count: 0 };
 /** Runs a feed task off the event loop (inline when small, or when no pool is started, e.g. in a script). */
 export async function runOffLoop<T>(task: FeedTask): Promise<T> {
   feedParses.count++;
-  const outcome = pool && task.text.length > INLINE_MAX ? await pool.run(task) : runFeedTask(task);
+  const size = task.kind === 'json-bytes' ? task.bytes.byteLength : task.text.length;
+  const outcome: FeedOutcome = pool && size > INLINE_MAX ? await pool.run(task, { transferList: transferable(task) }) : runFeedTask(task);
   if (!outcome.ok) throw new AppError(outcome.status, outcome.code, outcome.title, outcome.detail, outcome.extra);
+  if (task.kind === 'json-bytes') {
+    const { body, checks } = outcome.value as { body: unknown; checks?: FeedChecks };
+    if (typeof body === 'object' && body !== null) {
+      guardedBodies.add(body);
+      if (checks) checkedBodies.set(body, checks);
+    }
+    return body as T;
+  }
   return outcome.value as T;
+}
+
+/**
+ * A body's bytes are moved to the thread rather than copied (copying 20 MiB is a stall of its own),
+ * but only when they are a whole buffer of their own: a slice of node's shared pool must stay.
+ */
+function transferable(task: FeedTask): ArrayBuffer[] | undefined {
+  if (task.kind !== 'json-bytes') return undefined;
+  const b = task.bytes;
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? [b.buffer] : undefined;
 }

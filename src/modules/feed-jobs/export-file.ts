@@ -3,11 +3,14 @@ import { isValidUai } from '../../lib/uai.js';
 import { GAR_1D, isGar1d, mapGar1dFile } from '../directory/gar-ent-1d.mapping.js';
 import { mapGarFile, type GarFeed } from '../directory/gar-ent.mapping.js';
 import { parseGarEnt, type Field, type GarFile } from '../directory/gar-ent.parser.js';
+import type { ManagerRow } from '../directory/directory.rows.js';
+import { shareByEstablishment, type EstablishmentShare } from './establishment-share.js';
 
 /*
  * One file of a nightly export, read in a worker thread: the same parser and mapping as the
  * single-file route, plus what a job needs to keep going when a record is bad: the establishments
- * each problem belongs to, so that only those are held back.
+ * each problem belongs to, so that only those are held back. The records leave the thread already
+ * split by establishment and serialised (what the job spills to disk).
  */
 
 export interface ExportProblem {
@@ -19,7 +22,7 @@ export interface ExportProblem {
 }
 
 export type ExportFileOutcome =
-  | { ok: true; feed: GarFeed & { primarySchools?: string[] }; problems: ExportProblem[] }
+  | { ok: true; kind: string; records: number; uais: string[]; shares: Record<string, EstablishmentShare>; managers: ManagerRow[]; problems: ExportProblem[] }
   | { ok: false; problem: ExportProblem };
 
 const UAI_FIELDS = new Set(['GARStructureUAI', 'GARPersonEtab', 'GARRespAffEtab']);
@@ -54,10 +57,10 @@ export function readExportFile(name: string, xml: string, today: Date): ExportFi
     return { ok: false, problem: { file: name, path: '/', message: err.detail ?? err.title, uais: [...uais] } };
   }
   const byRecord = new Map(file.records.map((r) => [`/${r.element}/${r.index}`, r]));
-  const feed = oneD ? mapGar1dFile(file, today) : mapGarFile(file, today);
+  const feed: GarFeed & { primarySchools?: string[] } = oneD ? mapGar1dFile(file, today) : mapGarFile(file, today);
   const problems = feed.errors.map((e) => {
     const rec = byRecord.get(/^\/[^/]+\/\d+/.exec(e.path)?.[0] ?? '');
     return { file: name, path: e.path, message: e.message, uais: rec ? recordUais(rec.fields) : [] };
   });
-  return { ok: true, feed: { ...feed, errors: [] }, problems };
+  return { ok: true, kind: feed.kind, records: feed.records, uais: [...feed.uais], shares: shareByEstablishment(feed), managers: feed.managers, problems };
 }

@@ -2,23 +2,29 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import * as repo from '../directory/directory.repository.js';
-import type { GroupRow, ManagerRow, PersonRow } from '../directory/directory.rows.js';
+import type { ManagerRow } from '../directory/directory.rows.js';
 import type { FeedResult, SnapshotBody } from '../directory/directory.schemas.js';
 import { applySnapshot } from '../directory/directory.service.js';
 import { runOffLoop } from '../directory/feed-pool.js';
-import type { GarFeed } from '../directory/gar-ent.mapping.js';
+import { Gathered } from './establishment-share.js';
 import type { ExportFileOutcome } from './export-file.js';
+import { Spill } from './spill.js';
 
 /*
- * A nightly export of one ENT project, applied establishment by establishment. Every file is read
- * (on the feed worker pool), its records gathered per establishment; then each establishment named
- * by a GAREtab record is applied as a complete JSON snapshot of it (applySnapshot: one transaction,
- * whole or not at all, people absent from the export marked gone, groups that disappear keep their
- * assignments detached). A bad record holds back the establishments it names, and only those.
- * Used by the background job and by `npm run import`.
+ * A nightly export of one ENT project, applied establishment by establishment, in two passes so that
+ * memory does not grow with the archive. First every file is read (on the feed worker pool, two at
+ * a time) and its records, split by establishment, are appended to one spill file per establishment
+ * on disk; only a summary per establishment stays in memory. Then each establishment named by a
+ * GAREtab record is read back alone and applied as a complete JSON snapshot of it (applySnapshot:
+ * one transaction, whole or not at all, people absent from the export marked gone, groups that
+ * disappear keep their assignments detached). A bad record holds back the establishments it names,
+ * and only those. Used by the background job and by `npm run import`.
  */
 
 export const PROBLEMS_KEPT = 100;
+
+/** Files read ahead of the one being spilled (the pool has two threads). */
+const READ_AHEAD = 2;
 
 export interface Problem {
   file?: string;
@@ -74,27 +80,27 @@ export interface ImportOptions {
   log?: (fields: Record<string, unknown>, message: string) => void;
   /** Asked between establishments: true stops before the next one (the app is closing). */
   shouldStop?: () => boolean;
+  /** Where the per-establishment spill files go (a fresh folder inside it, removed at the end). */
+  spillDir?: string;
+  /** Filled with the most directory records held in memory at once (what the tests check streaming by). */
+  held?: { peak: number };
 }
 
-/** What the export says about one establishment. */
-class Gathered {
-  name: string | null = null;
-  hasEtab = false;
-  primary = false;
-  files = new Set<string>();
-  records = 0;
-  problems = 0;
+/** What the export says about one establishment, kept in memory for all of them (no records). */
+interface Summary {
+  name: string | null;
+  hasEtab: boolean;
+  primary: boolean;
+  files: Set<string>;
+  records: number;
+  people: number;
+  problems: number;
   failed?: string;
-  placements = new Map<string, Set<string>>();
-  codes = new Map<string, { mefs: Set<string>; subjects: Set<string> }>();
-  groups = new Map<string, GroupRow>();
-  memberships = new Map<string, { personId: string; groupCode: string }>();
-  teachings = new Map<string, { personId: string; groupCode: string; subjects: Set<string> }>();
-  subjects = new Map<string, string>();
-  mefs = new Map<string, string>();
 }
 
 export class StoppedError extends Error {}
+
+type Read = { name: string; outcome?: ExportFileOutcome; error?: unknown };
 
 export async function importExport(o: ImportOptions): Promise<ImportReport> {
   const report: ImportReport = {
@@ -108,154 +114,162 @@ export async function importExport(o: ImportOptions): Promise<ImportReport> {
     if (report.problems.length < PROBLEMS_KEPT) report.problems.push(p);
   };
   const progress = async () => o.onProgress?.(report);
-  const people = new Map<string, PersonRow>();
+  const hold = (records: number) => {
+    if (o.held && records > o.held.peak) o.held.peak = records;
+  };
   const managers = new Map<string, ManagerRow>();
-  const est = new Map<string, Gathered>();
-  const at = (uai: string) => est.get(uai) ?? est.set(uai, new Gathered()).get(uai)!;
+  let respAffFiles = 0;
+  const est = new Map<string, Summary>();
+  const at = (uai: string) =>
+    est.get(uai) ?? est.set(uai, { name: null, hasEtab: false, primary: false, files: new Set(), records: 0, people: 0, problems: 0 }).get(uai)!;
   const fail = (uai: string, reason: string) => {
     const g = at(uai);
     g.problems++;
     g.failed ??= reason;
   };
 
-  await progress();
-  report.progress.files.total = await o.files.count();
-  report.progress.phase = 'reading';
-  await progress();
-
-  for await (const entry of o.files.entries()) {
-    const outcome = await runOffLoop<ExportFileOutcome>({ kind: 'gar-ent-export', name: entry.name, text: entry.text ?? '', today: o.now.getTime() });
-    report.progress.files.done++;
-    if (!outcome.ok) {
-      const p = outcome.problem;
-      problem({ file: p.file, path: p.path, message: p.message });
-      if (p.uais.length === 0) report.fatal ??= `${entry.name} could not be read and names no establishment: nothing applied (a complete export without it would mark its people gone)`;
-      for (const uai of p.uais) fail(uai, `${entry.name} could not be read`);
-    } else {
-      gather(outcome.feed, entry.name, at, people, managers);
-      report.progress.records.read += outcome.feed.records;
-      for (const p of outcome.problems) {
-        const uais = p.uais.length ? p.uais : [...outcome.feed.uais];
-        problem({ file: p.file, ...(uais.length === 1 ? { uai: uais[0] } : {}), path: p.path, message: p.message });
-        if (uais.length === 0) report.fatal ??= `${entry.name}: a record names no readable establishment (${p.path})`;
-        for (const uai of uais) fail(uai, 'invalid records');
-      }
-    }
+  const spill = await Spill.open(o.spillDir);
+  try {
     await progress();
-  }
+    report.progress.files.total = await o.files.count();
+    report.progress.phase = 'reading';
+    await progress();
 
-  // Scope: only the caller's establishments are touched; anything else is reported, not applied.
-  const uais = [...est.keys()].sort();
-  const owned = new Set((await repo.findEstablishments(o.db, uais)).filter((r) => r.ent_id === o.entId).map((r) => r.uai));
-  report.establishments = uais.map((uai) => {
-    const g = est.get(uai)!;
-    const outcome: EstablishmentOutcome = { uai, name: g.name, state: 'pending', files: g.files.size, records: g.records, people: g.placements.size, problemCount: g.problems };
-    if (!owned.has(uai)) {
-      Object.assign(outcome, { state: 'refused', reason: 'not attached to your ENT project' });
-      problem({ uai, path: '/', message: 'establishment not attached to your ENT project: not applied' });
-    } else if (report.fatal) {
-      Object.assign(outcome, { state: 'failed', reason: report.fatal });
-    } else if (g.failed) {
-      Object.assign(outcome, { state: 'failed', reason: g.failed });
-    } else if (!g.hasEtab) {
-      // A complete export has a GAREtab record for each of its establishments; one named only by a
-      // person's profile is not in the export, and applying it as complete would empty it.
-      Object.assign(outcome, { state: 'refused', reason: 'named by records but has no GAREtab record in the export: not applied' });
-      problem({ uai, path: '/', message: 'no GAREtab record for this establishment in the export: not applied' });
-    }
-    return outcome;
-  });
-  report.progress.records.total = report.progress.records.read;
-  report.progress.establishments.total = uais.length;
-  report.progress.establishments.done = report.establishments.filter((e) => e.state !== 'pending').length;
-  report.progress.phase = 'applying';
-  await progress();
-
-  for (const outcome of report.establishments) {
-    if (outcome.state !== 'pending') continue;
-    if (o.shouldStop?.()) throw new StoppedError('stopped before all establishments were applied');
-    const g = est.get(outcome.uai)!;
-    const { body, orphans } = snapshotOf(outcome.uai, g, people);
-    try {
-      if (orphans.length) throw new AppError(400, 'validation', 'Invalid request', 'references', { errors: orphans });
-      outcome.result = await applySnapshot({ db: o.db, entId: o.entId, uai: outcome.uai, now: o.now, schemaErrors: [], actor: o.actor }, body);
-      outcome.state = 'applied';
-    } catch (err) {
-      outcome.state = 'failed';
-      if (err instanceof AppError && err.status < 500) {
-        const list = (err.extra.errors as Array<{ path: string; message: string }> | undefined) ?? [{ path: '/', message: err.detail ?? err.title }];
-        outcome.problemCount += list.length;
-        outcome.reason = `${list.length} invalid item(s)`;
-        for (const e of list) problem({ uai: outcome.uai, path: readablePath(e.path, body), message: e.message });
+    const take = async ({ name, outcome, error }: Read) => {
+      if (!outcome) throw error;
+      report.progress.files.done++;
+      if (!outcome.ok) {
+        const p = outcome.problem;
+        problem({ file: p.file, path: p.path, message: p.message });
+        if (p.uais.length === 0) report.fatal ??= `${name} could not be read and names no establishment: nothing applied (a complete export without it would mark its people gone)`;
+        for (const uai of p.uais) fail(uai, `${name} could not be read`);
       } else {
-        // A database error may echo input (a name, a date): the reason says what failed, not the values.
-        outcome.reason = 'the database refused the establishment (see the service log)';
-        outcome.problemCount++;
-        problem({ uai: outcome.uai, path: '/', message: outcome.reason });
-        o.log?.({ uai: outcome.uai, sqlState: (err as { code?: unknown }).code, errorClass: (err as Error)?.constructor?.name }, 'export: establishment not applied');
+        hold(outcome.records);
+        for (const [uai, share] of Object.entries(outcome.shares)) {
+          const g = at(uai);
+          g.files.add(name);
+          g.records += share.records;
+          g.people += share.people;
+          if (share.name !== undefined) Object.assign(g, { name: share.name, hasEtab: true });
+          if (share.primary) g.primary = true;
+          await spill.append(uai, share.lines);
+        }
+        for (const m of outcome.managers) managers.set(m.person_id, m);
+        if (outcome.kind.endsWith('RespAff')) respAffFiles++;
+        report.progress.records.read += outcome.records;
+        for (const p of outcome.problems) {
+          const uais = p.uais.length ? p.uais : outcome.uais;
+          problem({ file: p.file, ...(uais.length === 1 ? { uai: uais[0] } : {}), path: p.path, message: p.message });
+          if (uais.length === 0) report.fatal ??= `${name}: a record names no readable establishment (${p.path})`;
+          for (const uai of uais) fail(uai, 'invalid records');
+        }
       }
-    } finally {
-      report.progress.establishments.done++;
-      report.progress.records.applied += outcome.records;
       await progress();
+    };
+    // A file is parsed on a thread while the previous one is spilled; a failure is kept, not left unhandled.
+    const reading: Array<Promise<Read>> = [];
+    for await (const entry of o.files.entries()) {
+      reading.push(
+        runOffLoop<ExportFileOutcome>({ kind: 'gar-ent-export', name: entry.name, text: entry.text ?? '', today: o.now.getTime() }).then(
+          (outcome) => ({ name: entry.name, outcome }),
+          (error: unknown) => ({ name: entry.name, error }),
+        ),
+      );
+      if (reading.length >= READ_AHEAD) await take(await reading.shift()!);
     }
+    while (reading.length) await take(await reading.shift()!);
+
+    // Scope: only the caller's establishments are touched; anything else is reported, not applied.
+    const uais = [...est.keys()].sort();
+    const owned = new Set((await repo.findEstablishments(o.db, uais)).filter((r) => r.ent_id === o.entId).map((r) => r.uai));
+    report.establishments = uais.map((uai) => {
+      const g = est.get(uai)!;
+      const outcome: EstablishmentOutcome = { uai, name: g.name, state: 'pending', files: g.files.size, records: g.records, people: g.people, problemCount: g.problems };
+      if (!owned.has(uai)) {
+        Object.assign(outcome, { state: 'refused', reason: 'not attached to your ENT project' });
+        problem({ uai, path: '/', message: 'establishment not attached to your ENT project: not applied' });
+      } else if (report.fatal) {
+        Object.assign(outcome, { state: 'failed', reason: report.fatal });
+      } else if (g.failed) {
+        Object.assign(outcome, { state: 'failed', reason: g.failed });
+      } else if (!g.hasEtab) {
+        // A complete export has a GAREtab record for each of its establishments; one named only by a
+        // person's profile is not in the export, and applying it as complete would empty it.
+        Object.assign(outcome, { state: 'refused', reason: 'named by records but has no GAREtab record in the export: not applied' });
+        problem({ uai, path: '/', message: 'no GAREtab record for this establishment in the export: not applied' });
+      }
+      return outcome;
+    });
+    report.progress.records.total = report.progress.records.read;
+    report.progress.establishments.total = uais.length;
+    report.progress.establishments.done = report.establishments.filter((e) => e.state !== 'pending').length;
+    report.progress.phase = 'applying';
+    await progress();
+
+    for (const outcome of report.establishments) {
+      if (outcome.state !== 'pending') {
+        await spill.drop(outcome.uai);
+        continue;
+      }
+      if (o.shouldStop?.()) throw new StoppedError('stopped before all establishments were applied');
+      const s = est.get(outcome.uai)!;
+      const g = new Gathered().add(await spill.read(outcome.uai));
+      await spill.drop(outcome.uai);
+      hold(g.records);
+      outcome.people = g.placements.size;
+      const { body, orphans } = snapshotOf(outcome.uai, s, g);
+      try {
+        if (orphans.length) throw new AppError(400, 'validation', 'Invalid request', 'references', { errors: orphans });
+        outcome.result = await applySnapshot({ db: o.db, entId: o.entId, uai: outcome.uai, now: o.now, schemaErrors: [], actor: o.actor }, body);
+        outcome.state = 'applied';
+      } catch (err) {
+        outcome.state = 'failed';
+        if (err instanceof AppError && err.status < 500) {
+          const list = (err.extra.errors as Array<{ path: string; message: string }> | undefined) ?? [{ path: '/', message: err.detail ?? err.title }];
+          outcome.problemCount += list.length;
+          outcome.reason = `${list.length} invalid item(s)`;
+          for (const e of list) problem({ uai: outcome.uai, path: readablePath(e.path, body), message: e.message });
+        } else {
+          // A database error may echo input (a name, a date): the reason says what failed, not the values.
+          outcome.reason = 'the database refused the establishment (see the service log)';
+          outcome.problemCount++;
+          problem({ uai: outcome.uai, path: '/', message: outcome.reason });
+          o.log?.({ uai: outcome.uai, sqlState: (err as { code?: unknown }).code, errorClass: (err as Error)?.constructor?.name }, 'export: establishment not applied');
+        }
+      } finally {
+        report.progress.establishments.done++;
+        report.progress.records.applied += outcome.records;
+        await progress();
+      }
+    }
+  } finally {
+    await spill.close();
   }
 
-  // Responsables d'affectation, for the establishments applied (add and update, as the single files do).
+  // Responsables d'affectation, for the establishments applied. When the export has RespAff files (the
+  // section is there), whoever it no longer names loses those establishments, as absent people are
+  // marked gone; an export without any leaves them as stored, as a snapshot without a section does.
   const applied = new Set(report.establishments.filter((e) => e.state === 'applied').map((e) => e.uai));
   const rows = [...managers.values()].map((m) => ({ ...m, uais: m.uais.filter((u) => applied.has(u)) })).filter((m) => m.uais.length);
-  if (rows.length) await o.db.transaction().execute((trx) => repo.upsertAssignmentManagers(trx, o.entId, rows, o.now));
+  if (rows.length || (respAffFiles && applied.size)) {
+    await o.db.transaction().execute(async (trx) => {
+      if (rows.length) await repo.upsertAssignmentManagers(trx, o.entId, rows, o.now);
+      if (respAffFiles) await repo.withdrawAssignmentManagers(trx, o.entId, [...applied], rows.map((m) => m.person_id), o.now);
+    });
+  }
 
   report.progress.phase = 'done';
   await progress();
   return report;
 }
 
-function gather(feed: GarFeed & { primarySchools?: string[] }, file: string, at: (uai: string) => Gathered, people: Map<string, PersonRow>, managers: Map<string, ManagerRow>) {
-  for (const uai of feed.uais) at(uai).files.add(file);
-  for (const p of feed.people) people.set(p.person_id, p);
-  for (const e of feed.establishments) Object.assign(at(e.uai), { name: e.name, hasEtab: true }).records++;
-  for (const uai of feed.primarySchools ?? []) at(uai).primary = true;
-  for (const p of feed.placements) {
-    const g = at(p.uai);
-    g.records++;
-    const set = g.placements.get(p.person_id) ?? g.placements.set(p.person_id, new Set()).get(p.person_id)!;
-    for (const x of p.profiles) set.add(x);
-  }
-  for (const c of feed.placementCodes) {
-    const g = at(c.uai);
-    g.records++;
-    const e = g.codes.get(c.person_id) ?? g.codes.set(c.person_id, { mefs: new Set(), subjects: new Set() }).get(c.person_id)!;
-    c.mefs.forEach((x) => e.mefs.add(x));
-    c.subjects.forEach((x) => e.subjects.add(x));
-  }
-  for (const gr of feed.groups) {
-    at(gr.uai).records++;
-    at(gr.uai).groups.set(gr.code, gr);
-  }
-  for (const m of feed.memberships) {
-    at(m.uai).records++;
-    at(m.uai).memberships.set(`${m.person_id}\u0000${m.group_code}`, { personId: m.person_id, groupCode: m.group_code });
-  }
-  for (const t of feed.teachings) {
-    const g = at(t.uai);
-    g.records++;
-    const key = `${t.person_id}\u0000${t.group_code}`;
-    const e = g.teachings.get(key) ?? g.teachings.set(key, { personId: t.person_id, groupCode: t.group_code, subjects: new Set() }).get(key)!;
-    t.subjects.forEach((x) => e.subjects.add(x));
-  }
-  for (const s of feed.subjects) (at(s.uai).records++, at(s.uai).subjects.set(s.code, s.name));
-  for (const s of feed.mefs) (at(s.uai).records++, at(s.uai).mefs.set(s.code, s.name));
-  for (const m of feed.managers) managers.set(m.person_id, m);
-}
-
 /** The establishment's part of the export as the JSON snapshot of it, and codes naming nobody placed there. */
-function snapshotOf(uai: string, g: Gathered, people: Map<string, PersonRow>) {
+function snapshotOf(uai: string, s: Summary, g: Gathered) {
   const orphans = [...g.codes.keys()].filter((id) => !g.placements.has(id)).map((id) => ({ path: `/people/${id}`, message: `MEF or subject codes for "${id}", who has no profile at ${uai}` }));
   const body: SnapshotBody = {
-    establishment: { ...(g.name ? { name: g.name } : {}), ...(g.primary ? { degree: 1 as const } : {}) },
+    establishment: { ...(s.name ? { name: s.name } : {}), ...(s.primary ? { degree: 1 as const } : {}) },
     people: [...g.placements].map(([id, profiles]) => {
-      const p = people.get(id)!;
+      const p = g.people.get(id)!;
       const codes = g.codes.get(id);
       return {
         id,
@@ -276,7 +290,7 @@ function snapshotOf(uai: string, g: Gathered, people: Map<string, PersonRow>) {
     groups: [...g.groups.values()].map((x) => ({ code: x.code, name: x.name, kind: x.kind, ...(x.divisions.length ? { divisions: x.divisions } : {}) })),
     memberships: [...g.memberships.values()],
     // A primary school has no teachings, subjects or MEF lists: those sections are left out, not emptied.
-    ...(g.primary
+    ...(s.primary
       ? {}
       : {
           teachings: [...g.teachings.values()].map((t) => ({ personId: t.personId, groupCode: t.groupCode, subjects: [...t.subjects].sort() })),
