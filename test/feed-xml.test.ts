@@ -174,17 +174,17 @@ t.test('hostile XML is refused at once', async (t) => {
   // A quadratic blow-up without DTD: one huge text node.
   const longText = `<GAR-ENT-RespAff xmlns="http://data.education.fr/ns/gar" Version="1.7"><GARRespAff><GARPersonNom>${'a'.repeat(1_000_000)}</GARPersonNom></GARRespAff></GAR-ENT-RespAff>`;
   const deep = `<GAR-ENT-RespAff xmlns="http://data.education.fr/ns/gar" Version="1.7">${'<GARRespAff>'.repeat(5000)}</GAR-ENT-RespAff>`;
-  for (const [what, xml] of [
-    ['billion laughs', laughs],
-    ['external entity', xxe],
-    ['huge text node', longText],
-    ['deep nesting', deep],
+  // "At once" is asserted by the reason, not by a clock: each is refused by the streaming
+  // parser's own guard (DTD, text length, depth), which stops reading at the first offence.
+  for (const [what, xml, reason] of [
+    ['billion laughs', laughs, /DTD|DOCTYPE/i],
+    ['external entity', xxe, /DTD|DOCTYPE/i],
+    ['huge text node', longText, /longer than 4096 characters/],
+    ['deep nesting', deep, /deep|depth|nest/i],
   ] as const) {
-    const started = performance.now();
     const res = await postXml(app, xml);
-    const ms = performance.now() - started;
     t.equal(res.statusCode, 400, what);
-    t.ok(ms < 1000, `${what} rejected in ${ms.toFixed(0)} ms`);
+    t.match(res.body, reason, `${what} is refused by its guard`);
     t.notOk(res.body.includes('root:'), 'nothing of the host leaks');
   }
   const big = await postXml(app, `<GAR-ENT-Etab xmlns="http://data.education.fr/ns/gar" Version="1.7"><!--${'x'.repeat(21 * 1024 * 1024)}--></GAR-ENT-Etab>`);
