@@ -59,7 +59,8 @@ const pg = require('pg'); const c = new pg.Client({ connectionString: '$PG/postg
 c.connect().then(() => c.query('create database $db')).then(() => c.end());" || exit 1
 node -e "
 const fs = require('fs'); const s = JSON.parse(fs.readFileSync(process.env.DATA_DIR + '/dev-secrets.json', 'utf8'));
-for (const [k, v] of Object.entries(s)) fs.writeFileSync('$work/' + k, v);"
+const names = { jwtSecret: 'JWT_SECRET', idoSecret: 'IDO_SECRET', samlSigningKey: 'SAML_SIGNING_KEY', samlSigningCert: 'SAML_SIGNING_CERT' };
+for (const [k, v] of Object.entries(s)) fs.writeFileSync('$work/' + names[k], v);"
 prod_env=(env -u DATA_DIR DATABASE_URL="$PG/$db" JWT_SECRET_FILE="$work/JWT_SECRET" IDO_SECRET_FILE="$work/IDO_SECRET"
   SAML_SIGNING_KEY_FILE="$work/SAML_SIGNING_KEY" SAML_SIGNING_CERT_FILE="$work/SAML_SIGNING_CERT" BROKER_BASE_URL=http://127.0.0.1:3412)
 "${prod_env[@]}" node dist/scripts/migrate.js >"$work/migrate.log" 2>&1 || { tail -20 "$work/migrate.log"; exit 1; }

@@ -32,12 +32,13 @@ async function main(): Promise<void> {
   }
 
   const embedded = config.databaseUrl ? undefined : startPgliteThread(embeddedDatabaseDir(config.dataDir));
-  const [{ buildApp }, { connectPostgres, fromPglite }, { migrateToLatest }, { startDailyMaintenance }, { buildCertificateListener }] = await Promise.all([
+  const [{ buildApp }, { connectPostgres, fromPglite }, { migrateToLatest }, { startDailyMaintenance }, { buildCertificateListener }, { compilePendingSchemas }] = await Promise.all([
     import('./app.js'),
     import('./db/connect.js'),
     import('./db/migrate.js'),
     import('./modules/maintenance/maintenance.service.js'),
     import('./modules/gar-ws/listener.js'),
+    import('./lib/schema-compilers.js'),
   ]);
   const database = embedded
     ? await fromPglite(embedded.client)
@@ -77,6 +78,14 @@ async function main(): Promise<void> {
     app.addHook('preClose', async () => ws.close());
     await ws.listen({ port: config.garWsPort, host: config.host });
   }
+  // Ready before every route schema is compiled: the rest are compiled a little later, between
+  // requests (not at once: the load balancer's first /ready checks would wait behind them).
+  setTimeout(() => {
+    compilePendingSchemas().then(
+      (count) => app.log.debug({ count }, 'route schemas compiled'),
+      (err) => app.log.error({ err }, 'a route schema does not compile'),
+    );
+  }, 2_000).unref();
 }
 
 main().catch((err) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { buildTestApp, bearer, operator, ministry, tokenFor } from './helper.js';
+import { compilePendingSchemas, pendingSchemaCount } from '../src/lib/schema-compilers.js';
 
 const problemType = 'application/problem+json';
 
@@ -14,6 +15,18 @@ t.test('health, readiness and the API document are public', async (t) => {
   t.equal(doc.statusCode, 200);
   t.match(doc.headers['content-type'], /application\/yaml/);
   t.match(doc.body, /openapi: 3\.1\.0/);
+});
+
+t.test('route schemas are compiled on first use, and every one of them compiles', async (t) => {
+  const { app } = await buildTestApp(t);
+  t.ok(pendingSchemaCount() > 100, `${pendingSchemaCount()} schemas wait for their first request`);
+  const before = pendingSchemaCount();
+  const bad = await app.inject({ method: 'POST', url: '/v1/ent-projects', headers: bearer(app, operator), payload: { nope: true } });
+  t.equal(bad.statusCode, 400, 'a deferred validator still refuses');
+  t.match(bad.json(), { errors: [{}] }, 'and names what it refused');
+  t.ok(pendingSchemaCount() < before, 'the route compiled its schema when it was first used');
+  t.ok((await compilePendingSchemas()) > 0, 'the rest compile');
+  t.equal(pendingSchemaCount(), 0, 'none left');
 });
 
 t.test('a /v1 route without a token is 401 problem+json', async (t) => {

@@ -1,6 +1,7 @@
 import AjvCompiler from '@fastify/ajv-compiler';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { FieldError } from '../../errors.js';
+import { compiledOnFirstUse } from '../../lib/schema-compilers.js';
 import { ChangesBody, SnapshotBody } from './directory.schemas.js';
 import { checkPrimary, checkSnapshot, schemaErrors } from './directory.validation.js';
 
@@ -65,7 +66,7 @@ export const checkedBodies = new WeakMap<object, FeedChecks>();
 
 /** The route's validator: fastify's, except for a body already checked on the thread. */
 export const feedValidatorCompiler: FastifySchemaCompiler<unknown> = (route) => {
-  const validate = compilerFor(route as Parameters<typeof compilerFor>[0]);
+  const validate = compiledOnFirstUse(() => compilerFor(route as Parameters<typeof compilerFor>[0]));
   if (route.httpPart !== 'body') return validate;
   const wrapped = (data: unknown) => {
     if (typeof data === 'object' && data !== null && checkedBodies.has(data)) {
