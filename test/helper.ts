@@ -117,6 +117,7 @@ async function freshPostgres(t: Teardown): Promise<DatabaseHandle> {
 type PGliteClient = import('@electric-sql/pglite').PGlite;
 let pgliteImage: Promise<Blob> | undefined;
 let pristineSchema: string | undefined;
+let pristinePartitions: string[] = [];
 const givenBack: PGliteClient[] = [];
 
 const SCHEMA_SIGNATURE = `
@@ -129,12 +130,21 @@ const SCHEMA_SIGNATURE = `
     union all select 'k:' || conname from pg_constraint c join pg_namespace n on n.oid = c.connamespace where n.nspname = 'public'
   ) s`;
 const schemaOf = async (client: PGliteClient) => (await client.query<{ sig: string }>(SCHEMA_SIGNATURE)).rows[0]!.sig;
+const partitionsOf = async (client: PGliteClient) =>
+  (
+    await client.query<{ name: string }>(
+      "select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relispartition and c.relkind in ('r', 'p')",
+    )
+  ).rows.map((r) => r.name);
 
 /** Empties a given-back instance for the next test; false when it cannot be trusted to be pristine. */
 async function emptied(client: PGliteClient): Promise<boolean> {
   try {
     // What a finished test may leave on the one session: settings, advisory locks, temp tables.
     await client.exec('reset all; select pg_advisory_unlock_all();');
+    // Every app start adds the log partitions of its clock's months: gone again, as in the image.
+    const added = (await partitionsOf(client)).filter((name) => !pristinePartitions.includes(name));
+    if (added.length > 0) await client.exec(added.map((name) => `drop table "${name}";`).join(' '));
     if ((await schemaOf(client)) !== pristineSchema) return false;
     const { rows } = await client.query<{ name: string }>(
       "select quote_ident(tablename) as name from pg_tables where schemaname = 'public' and tablename not like 'kysely\\_%'",
@@ -157,6 +167,7 @@ async function pgliteInstance(): Promise<PGliteClient> {
   const client = await PGlite.create({ loadDataDir: await pgliteImage });
   if (pristineSchema === undefined) {
     pristineSchema = await schemaOf(client);
+    pristinePartitions = await partitionsOf(client);
     // Given-back instances would keep a test process alive: closed when the file ends. Only under
     // tap's runner: the benches share this file and must not become tap tests by loading it.
     if (process.env.TAP === '1') {
