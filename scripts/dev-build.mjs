@@ -9,8 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleVendors, VENDORED } from './vendor-bundle.mjs';
 
 export const root = dirname(dirname(fileURLToPath(import.meta.url)));
 export const runDir = join(root, 'node_modules', '.cache', 'gar-broker', 'run');
@@ -29,9 +31,13 @@ function sourceFiles() {
   return files.sort();
 }
 
-/** What the build depends on: every source's path, size and mtime, openapi.yaml, esbuild's version. */
+/**
+ * What the build depends on: every source's path, size and mtime, openapi.yaml, esbuild's version
+ * and those of the packages bundled beside the code.
+ */
 function stampOf(files, esbuildVersion) {
   const hash = createHash('sha256').update(esbuildVersion);
+  for (const name of VENDORED) hash.update(readFileSync(join(root, 'node_modules', name, 'package.json')));
   for (const file of [...files, join(root, 'openapi.yaml')]) {
     const s = statSync(file);
     hash.update(`${relative(root, file)}\0${s.size}\0${s.mtimeMs}\n`);
@@ -44,11 +50,14 @@ function stampOf(files, esbuildVersion) {
  * own folder and the rename makes one complete build win.
  */
 export async function ensureBuilt({ quiet = false } = {}) {
-  const esbuild = await import('esbuild');
+  // The version from its package.json: loading esbuild itself is for when there is work to do.
+  const esbuildManifest = createRequire(import.meta.url).resolve('esbuild/package.json');
   const files = sourceFiles();
-  const stamp = stampOf(files, esbuild.version);
+  const stamp = stampOf(files, JSON.parse(readFileSync(esbuildManifest, 'utf8')).version);
   const stampFile = join(runDir, 'stamp');
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return false;
+
+  const esbuild = await import('esbuild');
 
   const started = performance.now();
   const partial = `${runDir}.${process.pid}.partial`;
@@ -63,6 +72,7 @@ export async function ensureBuilt({ quiet = false } = {}) {
     sourcemap: true,
     logLevel: 'warning',
   });
+  await bundleVendors(partial, esbuild);
   // Outside the project's package.json scope (under node_modules), .js would be read as CommonJS.
   writeFileSync(join(partial, 'package.json'), '{ "type": "module" }\n');
   copyFileSync(join(root, 'openapi.yaml'), join(partial, 'openapi.yaml'));

@@ -13,7 +13,7 @@ try {
   await ensureBuilt();
 } catch (err) {
   const dist = join(root, 'dist', 'src', 'server.js');
-  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !existsSync(dist)) {
+  if (!['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'].includes(err?.code) || !existsSync(dist)) {
     console.error(`gar-broker cannot start: ${err?.message ?? err}\n(an install without dev dependencies runs the build: npm run build && npm run start:prod)`);
     process.exit(1);
   }

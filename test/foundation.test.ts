@@ -1,5 +1,6 @@
 import t from 'tap';
 import { buildTestApp, bearer, operator, ministry, tokenFor } from './helper.js';
+import { sql } from 'kysely';
 import { compilePendingSchemas, pendingSchemaCount } from '../src/lib/schema-compilers.js';
 
 const problemType = 'application/problem+json';
@@ -27,6 +28,18 @@ t.test('route schemas are compiled on first use, and every one of them compiles'
   t.ok(pendingSchemaCount() < before, 'the route compiled its schema when it was first used');
   t.ok((await compilePendingSchemas()) > 0, 'the rest compile');
   t.equal(pendingSchemaCount(), 0, 'none left');
+});
+
+t.test('/ready is 503 while a migration on disk is not applied to the database', async (t) => {
+  const { app } = await buildTestApp(t);
+  const { rows } = await sql<{ name: string; timestamp: string }>`select name, timestamp from kysely_migration order by name desc limit 1`.execute(app.db);
+  const newest = rows[0]!;
+  await sql`delete from kysely_migration where name = ${newest.name}`.execute(app.db);
+  const res = await app.inject({ method: 'GET', url: '/ready' });
+  await sql`insert into kysely_migration (name, timestamp) values (${newest.name}, ${newest.timestamp})`.execute(app.db);
+  t.equal(res.statusCode, 503);
+  t.match(res.json(), { detail: '1 migration(s) not applied' });
+  t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200, 'ready once it is applied');
 });
 
 t.test('a /v1 route without a token is 401 problem+json', async (t) => {
