@@ -4,16 +4,19 @@
  * A date or time without an offset is French wall-clock time (Europe/Paris), as GAR reads it.
  */
 
-const PARIS = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Paris',
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
+// Made on first use: a time-zone formatter loads ICU's zone data, 20 ms that a start need not wait for.
+let paris: Intl.DateTimeFormat | undefined;
+const parisFormat = () =>
+  (paris ??= new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Paris',
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }));
 
 /** Offsets by UTC hour: Paris changes offset only on the hour, and a search formats thousands of dates. */
 const offsetByHour = new Map<number, number>();
@@ -31,7 +34,7 @@ function parisOffsetMinutes(instant: number): number {
 }
 
 function computeOffset(instant: number): number {
-  const parts = PARIS.formatToParts(new Date(instant));
+  const parts = parisFormat().formatToParts(new Date(instant));
   const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
   const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return Math.round((wall - Math.floor(instant / 1000) * 1000) / 60000);
