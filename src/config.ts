@@ -40,6 +40,8 @@ export interface Config extends Secrets {
   rateLimitEntPerMinute: number;
   /** Redis holding the rate-limit counters, shared by every replica; unset: counters per process. */
   rateLimitRedisUrl?: string;
+  /** How long a counter may take in Redis before the request passes uncounted (fail-open). */
+  rateLimitRedisTimeoutMs: number;
   /** Time a client has to send a whole request (headers and body). */
   requestTimeoutSeconds: number;
   /** Proxy hops whose X-Forwarded-For is trusted for the client IP (0: none). */
@@ -327,6 +329,7 @@ export function loadSettings(env: Env, options: LoadOptions = {}): Settings {
     // One ENT token carries every SSO of a whole ENT project: a region's schools opening resources at 8:00.
     rateLimitEntPerMinute: int('RATE_LIMIT_ENT_PER_MINUTE', 60_000, 1, 10_000_000),
     rateLimitRedisUrl,
+    rateLimitRedisTimeoutMs: int('RATE_LIMIT_REDIS_TIMEOUT_MS', 250, 10, 10_000),
     requestTimeoutSeconds: int('REQUEST_TIMEOUT_SECONDS', 30, 1, 600),
     trustProxyHops: int('TRUST_PROXY_HOPS', 0, 0, 10),
     metricsToken,

@@ -16,7 +16,9 @@ async function replica(t: Parameters<typeof freshDatabase>[0], database: Awaited
         },
       })
     : undefined;
-  const app = await buildApp(testConfig({ rateLimitPerMinute: 5, rateLimitRedisUrl: redisUrl, ...(log ? { logLevel: 'warn' } : {}) }), {
+  // A generous Redis timeout: past it a request passes uncounted by design, and a loaded test
+  // process (PGlite's queries run on its event loop) can stall longer than the default 250 ms.
+  const app = await buildApp(testConfig({ rateLimitPerMinute: 5, rateLimitRedisUrl: redisUrl, rateLimitRedisTimeoutMs: 5_000, ...(log ? { logLevel: 'warn' } : {}) }), {
     database,
     ...(logStream ? { logStream } : {}),
   });

@@ -15,7 +15,7 @@ const REDIS_WARNING_EVERY_MS = 60_000;
  */
 export async function registerRateLimits(app: FastifyInstance, config: Config): Promise<void> {
   if (config.rateLimitPerMinute <= 0) return;
-  const redis = config.rateLimitRedisUrl ? await sharedCounters(app, config.rateLimitRedisUrl) : undefined;
+  const redis = config.rateLimitRedisUrl ? await sharedCounters(app, config.rateLimitRedisUrl, config.rateLimitRedisTimeoutMs) : undefined;
   await app.register(fastifyRateLimit, {
     global: false,
     timeWindow: 60_000,
@@ -39,14 +39,14 @@ export async function registerRateLimits(app: FastifyInstance, config: Config): 
 }
 
 /** ioredis is loaded only when counters are shared: a single-process broker never pays for it. */
-async function sharedCounters(app: FastifyInstance, url: string): Promise<Redis> {
+async function sharedCounters(app: FastifyInstance, url: string, commandTimeout: number): Promise<Redis> {
   const { Redis } = await import('ioredis');
   const redis = new Redis(url, {
     connectTimeout: 1_000,
     // A counter that cannot be reached fails at once (and is skipped) instead of queueing requests.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: 250,
+    commandTimeout,
   });
   let lastWarning = 0;
   redis.on('error', (err: Error) => {
