@@ -18,7 +18,11 @@ cleanup() {
   [ -n "${server:-}" ] && kill -TERM -- "-$server" 2>/dev/null
   (cd "$work/clone" 2>/dev/null && node -e "
 const pg = require('pg'); const c = new pg.Client({ connectionString: '$PG/postgres' });
-c.connect().then(() => c.query('drop database if exists $db with (force)')).then(() => c.end(), () => c.end());" 2>/dev/null)
+(async () => { await c.connect();
+  // The test run's template databases are named after its database.
+  const r = await c.query(\"select datname from pg_database where datname = '$db' or datname like '${db}_tpl_%'\");
+  for (const { datname } of r.rows) await c.query('drop database if exists \"' + datname + '\" with (force)');
+})().then(() => c.end(), () => c.end());" 2>/dev/null)
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -52,9 +52,12 @@ t.test('npm start serves the API from its build, embedded, and stops cleanly', a
   t.match(anonymous.headers.get('content-type'), 'application/problem+json');
 
   const sign = devSigner(loadSettings({ DATA_DIR: dataDir }, { requireSecrets: false }));
-  const listed = await fetch(`${base}/v1/ent-projects`, { headers: { authorization: `Bearer ${sign({ sub: 'op-1', role: 'operator' })}` } });
-  t.equal(listed.status, 200, 'an operator lists ENT projects: the database answers through the bundled query builder');
-  t.ok(JSON.stringify(await listed.json()).length > 1, 'with a JSON body');
+  const operator = { authorization: `Bearer ${sign({ sub: 'op-1', role: 'operator' })}`, 'content-type': 'application/json' };
+  const created = await fetch(`${base}/v1/ent-projects`, { method: 'POST', headers: operator, body: JSON.stringify({ id: 'Z9', name: 'ENT de démarrage', kind: 'ent' }) });
+  t.equal(created.status, 201, 'an operator creates an ENT project: a write through the bundled query builder');
+  const listed = await fetch(`${base}/v1/ent-projects`, { headers: operator });
+  t.equal(listed.status, 200);
+  t.match(JSON.stringify(await listed.json()), /"id":"Z9".*"name":"ENT de démarrage"|"name":"ENT de démarrage".*"id":"Z9"/, 'and reads it back');
 
   const metadata = await fetch(`${base}/idp/metadata`);
   t.equal(metadata.status, 200);

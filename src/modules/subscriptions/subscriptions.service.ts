@@ -1,27 +1,14 @@
 import type { Licences, LicenceCount } from '../../db/database.js';
 import type { FieldError } from '../../errors.js';
+import { parisWallTime } from '../gar-ws/gar-dates.js';
 import { AUDIENCES, AUDIENCE_LICENCE_KEY, type Audience } from './audiences.js';
 import type { SubscriptionRow, SubscriptionValues } from './subscriptions.repository.js';
 import type { SubscriptionInput, SubscriptionUpdate, SubscriptionView, Usage } from './subscriptions.schemas.js';
 
 const PER_AUDIENCE_KEYS = ['pupils', 'teachers', 'librarians', 'otherStaff'] as const;
 
-/** Midnight of a calendar day in Europe/Paris, as an instant. */
-export function parisMidnight(year: number, month: number, day: number): Date {
-  const guess = Date.UTC(year, month - 1, day);
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: 'Europe/Paris',
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  }).formatToParts(new Date(guess));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
-  const wall = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'));
-  return new Date(guess - (wall - guess));
-}
+/** Midnight of a calendar day in Europe/Paris, as an instant (never in a change of offset, which happens at 2:00 or 3:00). */
+export const parisMidnight = (year: number, month: number, day: number): Date => parisWallTime(year, month, day);
 
 /**
  * A school year `2025-2026` runs from 1 September 2025 00:00 to 1 September 2026 00:00 Europe/Paris
