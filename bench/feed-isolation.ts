@@ -5,13 +5,19 @@
  *
  * Starts the built broker on the SSO dataset (bench/sso-dataset.ts), then offers POST /v1/sso at a
  * fixed rate (open loop: requests leave on schedule whether or not earlier ones have answered) and
- * prints p50/p99: idle, then while four ~20 MiB feeds are sent back to back (two valid snapshots,
- * one nested 4 M levels deep, one with 150,000 memberships naming unknown people). Peak RSS of the
- * broker is read from /proc.
+ * prints p50/p99: idle, then while four 16–18 MiB feeds are sent back to back (bench/feed-bodies.ts:
+ * two valid snapshots, one nested 9 M levels deep, one with 150,000 memberships naming unknown
+ * people). Peak RSS of the broker is read from /proc. The load generator's own event-loop delay is
+ * printed too: a late request is counted as latency, so a stall on this side would be blamed on the
+ * broker.
  * The nightly-archive import rate and its peak RSS: bench/feed-export.ts.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildSsoDataset, benchDatabaseUrl, startBrokerServer } from './sso-dataset.js';
+import { largeFeeds } from './feed-bodies.js';
 
 const PORT = 3391;
 const RATE = Number(process.env.RATE ?? 100);
@@ -22,9 +28,11 @@ function rssMiB(pid: number): number {
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
-/** Offers SSO requests at RATE per second until `until` resolves; returns sorted latencies in ms. */
-async function openLoop(token: string, work: unknown[], until: Promise<unknown>): Promise<number[]> {
-  const latencies: number[] = [];
+type Sample = { at: number; ms: number };
+
+/** Offers SSO requests at RATE per second until `until` resolves; returns each request's schedule (epoch ms) and latency. */
+async function openLoop(token: string, work: unknown[], until: Promise<unknown>): Promise<Sample[]> {
+  const samples: Sample[] = [];
   const pending: Promise<void>[] = [];
   let done = false;
   void until.then(() => (done = true));
@@ -36,70 +44,87 @@ async function openLoop(token: string, work: unknown[], until: Promise<unknown>)
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const body = JSON.stringify(work[i++ % work.length]);
     const sent = due; // latency from the scheduled time: waiting to be sent counts (no coordinated omission)
+    const at = performance.timeOrigin + due;
     pending.push(
       fetch(`http://127.0.0.1:${PORT}/v1/sso`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body })
         .then((r) => r.arrayBuffer())
-        .then(() => void latencies.push(performance.now() - sent)),
+        .then(() => void samples.push({ at, ms: performance.now() - sent })),
     );
   }
   await Promise.all(pending);
-  return latencies.sort((a, b) => a - b);
+  return samples;
 }
 
-const pct = (xs: number[], p: number) => Math.round(xs[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]! * 10) / 10;
+const pct = (samples: Sample[], p: number) => {
+  const xs = samples.map((x) => x.ms).sort((a, b) => a - b);
+  return Math.round(xs[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]! * 10) / 10;
+};
 
-function feeds(uai: string): Array<{ name: string; body: string }> {
-  const filler = 'x'.repeat(480);
-  const people = Array.from({ length: 17_000 }, (_, i) => ({ id: `F-${i}`, lastName: filler, firstName: 'Bench', profiles: [{ uai, profile: 'National_elv' }] }));
-  const valid = JSON.stringify({ people, groups: [], memberships: [] });
-  const nested = `{"people":[],"x":${'['.repeat(4_000_000)}${']'.repeat(4_000_000)}}`;
-  const badRefs = JSON.stringify({
-    people: people.slice(0, 1000),
-    groups: [{ code: '3A', name: '3A', kind: 'DIVISION' }],
-    memberships: Array.from({ length: 150_000 }, (_, i) => ({ personId: `nobody-${i}-${filler.slice(0, 40)}`, groupCode: '3A' })),
+
+type FeedResult = { feed: string; MiB: number; status: number; ms: number; from: number; to: number };
+
+/** The child's side: sends the four feeds back to back and prints what each got. */
+async function sendFeeds(token: string, uai: string): Promise<void> {
+  const bodies = largeFeeds(uai).map((f) => ({ name: f.name, body: Buffer.from(f.body) }));
+  const results: FeedResult[] = [];
+  for (const f of bodies) {
+    const t0 = performance.now();
+    const from = Date.now();
+    const r = await fetch(`http://127.0.0.1:${PORT}/v1/establishments/${uai}/directory`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: f.body,
+    });
+    await r.arrayBuffer();
+    results.push({ feed: f.name, MiB: Math.round((f.body.length / 1048576) * 10) / 10, status: r.status, ms: Math.round(performance.now() - t0), from, to: Date.now() });
+  }
+  process.stdout.write(JSON.stringify(results));
+}
+
+function sendFeedsFromChild(token: string, uai: string): Promise<FeedResult[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'send-feeds', token, uai], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as FeedResult[]) : reject(new Error(`feed sender exited ${code}`))));
   });
-  return [
-    { name: 'valid', body: valid },
-    { name: 'nested 4M', body: nested },
-    { name: 'valid again', body: valid },
-    { name: '150k bad refs', body: badRefs },
-  ];
 }
 
 async function main() {
   console.log('building dataset…');
   const work = await buildSsoDataset(url);
-  const broker = await startBrokerServer(url, PORT, { RATE_LIMIT_PER_MINUTE: '0' });
+  // CPU_PROF_DIR=dir: the broker writes V8 profiles there (main thread and feed threads) when it stops.
+  const profiling = process.env.CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.CPU_PROF_DIR] : [];
+  const broker = await startBrokerServer(url, PORT, { RATE_LIMIT_PER_MINUTE: '0' }, profiling);
   try {
     const token = broker.entToken;
     await openLoop(token, work, new Promise((r) => setTimeout(r, 3000))); // warm-up
     const idle = await openLoop(token, work, new Promise((r) => setTimeout(r, 15_000)));
     const uai = (work[0] as { uai: string }).uai;
-    const results: Array<{ feed: string; MiB: number; status: number; ms: number }> = [];
-    const sendFeeds = (async () => {
-      for (const f of feeds(uai)) {
-        const t0 = performance.now();
-        const r = await fetch(`http://127.0.0.1:${PORT}/v1/establishments/${uai}/directory`, {
-          method: 'PUT',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: f.body,
-        });
-        await r.arrayBuffer();
-        results.push({ feed: f.name, MiB: Math.round((f.body.length / 1048576) * 10) / 10, status: r.status, ms: Math.round(performance.now() - t0) });
-      }
-    })();
+    // The feeds leave from a process of their own, as they would from an ENT's machine: building
+    // and sending 18 MiB bodies here would delay the load generator's requests, counted as latency.
+    const sendFeeds = sendFeedsFromChild(token, uai);
+    const clientDelay = monitorEventLoopDelay({ resolution: 5 });
+    clientDelay.enable();
     const busy = await openLoop(token, work, sendFeeds);
+    clientDelay.disable();
     console.log(JSON.stringify({
       rate: RATE,
       idle: { n: idle.length, p50: pct(idle, 50), p99: pct(idle, 99) },
       underFeeds: { n: busy.length, p50: pct(busy, 50), p99: pct(busy, 99) },
       ratioP99: Math.round((pct(busy, 99) / pct(idle, 99)) * 100) / 100,
-      feeds: results,
+      // Where the slow answers fell: SSO p99 while each feed was being sent and answered.
+      feeds: (await sendFeeds).map(({ from, to, ...f }) => {
+        const during = busy.filter((x) => x.at >= from && x.at < to);
+        return { ...f, sso: during.length ? { n: during.length, p99: pct(during, 99), max: pct(during, 100) } : undefined };
+      }),
       peakRssMiB: rssMiB(broker.process.pid!),
+      loadGeneratorLoopDelayMs: { p99: Math.round(clientDelay.percentile(99) / 1e5) / 10, max: Math.round(clientDelay.max / 1e5) / 10 },
     }, null, 1));
   } finally {
     broker.stop();
   }
 }
 
-await main();
+if (process.argv[2] === 'send-feeds') await sendFeeds(process.argv[3]!, process.argv[4]!);
+else await main();

@@ -12,27 +12,10 @@ import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { bearer, buildTestApp } from '../test/helper.js';
 import { UAI_A, entZ0, onboard } from '../test/directory-fixtures.js';
+import { largeFeeds } from './feed-bodies.js';
 
 if (!process.env.DATABASE_URL) throw new Error('set DATABASE_URL (the server of the test databases)');
 
-function feeds(uai: string): Array<{ name: string; body: string }> {
-  const filler = 'x'.repeat(480);
-  const people = Array.from({ length: 17_000 }, (_, i) => ({ id: `F-${i}`, lastName: filler, firstName: 'Bench', profiles: [{ uai, profile: 'National_elv' }] }));
-  const valid = JSON.stringify({ people, groups: [], memberships: [] });
-  return [
-    { name: 'valid', body: valid },
-    { name: 'nested 4M', body: `{"people":[],"x":${'['.repeat(4_000_000)}${']'.repeat(4_000_000)}}` },
-    { name: 'valid again', body: valid },
-    {
-      name: '150k bad refs',
-      body: JSON.stringify({
-        people: people.slice(0, 1000),
-        groups: [{ code: '3A', name: '3A', kind: 'DIVISION' }],
-        memberships: Array.from({ length: 150_000 }, (_, i) => ({ personId: `nobody-${i}-${filler.slice(0, 40)}`, groupCode: '3A' })),
-      }),
-    },
-  ];
-}
 
 const ms = (ns: number) => Math.round(ns / 1e5) / 10;
 const summary = (h: ReturnType<typeof monitorEventLoopDelay>) => ({ p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), samples: h.count });
@@ -52,7 +35,7 @@ async function main() {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
-  const bodies = feeds(UAI_A); // built before measuring: the client's work is not the server's
+  const bodies = largeFeeds(UAI_A); // built before measuring: the client's work is not the server's
   const busy = monitorEventLoopDelay({ resolution: 5 });
   // Stalls of the loop, measured directly: a 5 ms timer that fires late by more than 50 ms.
   const stalls: number[] = [];

@@ -8,6 +8,17 @@ export interface FieldError {
   message: string;
 }
 
+/** Problems list at most this many failing fields, with the total in `errorCount`. */
+export const MAX_REPORTED_ERRORS = 100;
+
+/**
+ * The first MAX_REPORTED_ERRORS of a list, and how many there were: an answer stays small whatever
+ * was sent. A list already capped where it was found (a feed thread) keeps the total it counted.
+ */
+export function cappedErrors(list: readonly FieldError[], counted?: unknown): { errors: FieldError[]; errorCount: number } {
+  return { errors: list.slice(0, MAX_REPORTED_ERRORS), errorCount: typeof counted === 'number' && counted > list.length ? counted : list.length };
+}
+
 export class AppError extends Error {
   constructor(
     readonly status: number,

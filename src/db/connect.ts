@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
+import { markUnreachable, pg } from './pg-types.js';
 import type { Database } from './database.js';
 import { readMigratedImage } from './pglite-image.js';
 import { embeddedDatabaseDir, type PgliteThreadClient } from './pglite-thread.js';
@@ -16,22 +16,15 @@ export interface DatabaseHandle {
   prepared: <R>(name: string, query: { sql: string; parameters: readonly unknown[] }) => Promise<R[]>;
   /** Pool statistics for readiness and metrics; PGlite has a single connection. */
   poolStats: () => { total: number; idle: number; waiting: number };
+  /**
+   * How to open another connection to the same PostgreSQL database (absent for PGlite): the feed
+   * threads apply large snapshots on connections of their own, off the event loop.
+   */
+  postgres?: { url: string; statementTimeoutMs?: number };
   close: () => Promise<void>;
 }
 
-// bigint counts and ids are far below 2^53 here; numbers are easier for callers than strings.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
-pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
-// Dates stay strings: a calendar date has no time zone to shift.
-pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
-
-/** Set on errors raised while opening a database connection. */
-export const UNREACHABLE = Symbol.for('gar-broker.databaseUnreachable');
-
-function markUnreachable(err: unknown): unknown {
-  if (err !== null && typeof err === 'object') Object.defineProperty(err, UNREACHABLE, { value: true });
-  return err;
-}
+export { UNREACHABLE, markUnreachable } from './pg-types.js';
 
 export function connectPostgres(connectionString: string, poolSize = 10, options: { statementTimeoutMs?: number } = {}): DatabaseHandle {
   const pool = new pg.Pool({
@@ -79,6 +72,7 @@ export function connectPostgres(connectionString: string, poolSize = 10, options
       }
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    postgres: { url: connectionString, ...(options.statementTimeoutMs ? { statementTimeoutMs: options.statementTimeoutMs } : {}) },
     close: () => db.destroy(),
   };
 }

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, PROBLEM_BASE, type FieldError } from '../errors.js';
+import { AppError, PROBLEM_BASE, cappedErrors, type FieldError } from '../errors.js';
 import { UNREACHABLE } from '../db/connect.js';
 
 interface ValidationItem {
@@ -41,17 +41,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   );
 }
 
-/** Problems list at most this many failing fields, with the total in `errorCount`. */
-export const MAX_REPORTED_ERRORS = 100;
-
-/** The first MAX_REPORTED_ERRORS of a list, and how many there were: an answer stays small whatever was sent. */
-export function cappedErrors(list: readonly FieldError[]): { errors: FieldError[]; errorCount: number } {
-  return { errors: list.slice(0, MAX_REPORTED_ERRORS), errorCount: list.length };
-}
-
 function send(reply: FastifyReply, status: number, body: Record<string, unknown>): FastifyReply {
   // Every route, JSON and XML alike: however an error list was built, the answer carries a bounded one.
-  if (Array.isArray(body.errors)) Object.assign(body, cappedErrors(body.errors as FieldError[]));
+  if (Array.isArray(body.errors)) Object.assign(body, cappedErrors(body.errors as FieldError[], body.errorCount));
   return reply.status(status).type('application/problem+json').send(body);
 }
 

@@ -19,7 +19,10 @@ import {
   type PersonRecord,
 } from './directory.schemas.js';
 import { applyChanges, applyGarEntFile, applySnapshot } from './directory.service.js';
-import { runOffLoop, startFeedPool } from './feed-pool.js';
+import { appliedSnapshots, runOffLoop, startFeedPool } from './feed-pool.js';
+import { readBodyBlocks } from './feed-body.js';
+import type { ApplyTarget } from './feed-apply.js';
+import type { DatabaseHandle } from '../../db/connect.js';
 import type { GarFeed } from './gar-ent.mapping.js';
 import { isKnownVersion } from './gar-ent-1d.mapping.js';
 import { schemaErrors } from './directory.validation.js';
@@ -47,22 +50,30 @@ async function establishmentFor(db: Parameters<typeof findEstablishments>[0], ca
  * The scope of the path's UAI, decided in onRequest: before the body is read, parsed or validated,
  * so a caller outside its scope costs one indexed lookup whatever it sends.
  */
-const scopeBeforeBody = (db: Parameters<typeof findEstablishments>[0], route: FeedRoute, clock: () => Date): onRequestAsyncHookHandler =>
+const scopeBeforeBody = (
+  { db, postgres }: Pick<DatabaseHandle, 'db' | 'postgres'>,
+  route: FeedRoute,
+  clock: () => Date,
+): onRequestAsyncHookHandler =>
   async function (request) {
     const { uai } = request.params as { uai: string };
     const est = await establishmentFor(db, request.caller, uai);
     // What the thread that parses the body needs to check it whole (cheap lookups, before the body).
     const snapshot = route === 'snapshot';
+    const today = clock().getTime();
     feedContexts.set(request, {
       route,
       uai,
       projectUais: snapshot ? await projectUais(db, est.ent_id) : [],
       degree: snapshot ? await degreeOf(db, uai) : undefined,
-      today: clock().getTime(),
+      today,
     });
+    // On PostgreSQL a snapshot found valid on its thread is applied there too (feed-apply.ts).
+    if (snapshot && postgres) applyTargets.set(request, { ...postgres, entId: est.ent_id, actor: request.caller.sub, now: today });
   };
 
 const feedContexts = new WeakMap<FastifyRequest, FeedCheckContext>();
+const applyTargets = new WeakMap<FastifyRequest, ApplyTarget>();
 
 /** Body errors found by the schema are collected, not thrown, to be answered with the rule errors. */
 function bodySchemaErrors(request: FastifyRequest): { found: FieldError[]; ruleErrors?: FieldError[] } {
@@ -83,17 +94,21 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Feed bodies are scanned and parsed on a worker thread, not on the event loop that serves SSO.
   app.addHook('onReady', startFeedPool);
   app.removeContentTypeParser('application/json');
-  // Read as bytes: decoding 20 MiB to a string is itself work for the thread, not for the event loop.
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: FEED_BODY_LIMIT }, async (request: FastifyRequest, body: string | Buffer) => {
+  // Read as blocks, handed to the thread whole (feed-body.ts): joining and decoding 20 MiB is work
+  // for the thread, not for the event loop.
+  app.addContentTypeParser('application/json', { bodyLimit: FEED_BODY_LIMIT }, async (request: FastifyRequest, payload: NodeJS.ReadableStream) => {
+    const blocks = await readBodyBlocks(request, payload, request.routeOptions.bodyLimit ?? FEED_BODY_LIMIT);
     const check = feedContexts.get(request);
-    return runOffLoop({ kind: 'json-bytes', bytes: body as Buffer, ...(check ? { check } : {}) });
+    const apply = applyTargets.get(request);
+    return runOffLoop({ kind: 'json-bytes', blocks, ...(check ? { check } : {}), ...(apply ? { apply } : {}) });
   });
+
   app.put(
     '/establishments/:uai/directory',
     {
       bodyLimit: FEED_BODY_LIMIT,
       attachValidation: true,
-      onRequest: scopeBeforeBody(app.db, 'snapshot', app.clock),
+      onRequest: scopeBeforeBody(app.database, 'snapshot', app.clock),
       validatorCompiler: feedValidatorCompiler,
       schema: {
         tags,
@@ -114,6 +129,8 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
+      const applied = appliedSnapshots.get(request.body);
+      if (applied) return applied;
       const { found, ruleErrors } = bodySchemaErrors(request);
       const { uai } = request.params;
       const est = await establishmentFor(app.db, request.caller, uai);
@@ -129,7 +146,7 @@ export const directoryFeedRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       bodyLimit: FEED_BODY_LIMIT,
       attachValidation: true,
-      onRequest: scopeBeforeBody(app.db, 'changes', app.clock),
+      onRequest: scopeBeforeBody(app.database, 'changes', app.clock),
       validatorCompiler: feedValidatorCompiler,
       schema: {
         tags,

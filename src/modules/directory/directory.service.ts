@@ -6,7 +6,7 @@ import { mapYielding } from '../../lib/yielding.js';
 import * as repo from './directory.repository.js';
 import { canonicalProfile, personRow, sortedSet, type PlacementRow } from './directory.rows.js';
 import type { ChangesBody, FeedResult, PersonInput, SnapshotBody, XmlFeedResult } from './directory.schemas.js';
-import { checkChanges, checkPrimary, checkSnapshot, changesReferences } from './directory.validation.js';
+import { checkChanges, checkPrimary, checkSnapshot, changesReferences, invalidFeed as invalid } from './directory.validation.js';
 import { withFeedSlot } from './feed-slots.js';
 import { detachAssignmentsOf, reattachAssignments } from './detached-assignments.js';
 import type { GarFeed } from './gar-ent.mapping.js';
@@ -28,13 +28,6 @@ export interface FeedContext {
   /** The snapshot rules' errors when they were already checked off the event loop (src/modules/directory/feed-checks.ts). */
   ruleErrors?: FieldError[];
 }
-
-/** One error per path: the schema's reason first, then the rules' (a bad date fails both). */
-const invalid = (all: FieldError[]) => {
-  const seen = new Set<string>();
-  const list = all.filter((e) => !seen.has(e.path) && seen.add(e.path));
-  return errors.validation(`${list.length} invalid item(s)`, list);
-};
 
 /** The UAIs of the caller's project among those a body names, so profiles may point at them. */
 async function projectUaisIn(db: Kysely<Database>, entId: string, body: unknown, uai: string): Promise<Set<string>> {

@@ -1,4 +1,4 @@
-import type { FieldError } from '../../errors.js';
+import { cappedErrors, errors, type FieldError } from '../../errors.js';
 import { birthDateProblem } from '../../lib/dates.js';
 import { isValidUai } from '../../lib/uai.js';
 import { canonicalProfile } from './directory.rows.js';
@@ -12,6 +12,18 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/**
+ * The 400 of a feed: one error per path, the schema's reason first, then the rules' (a bad date
+ * fails both); capped here, so a list of 300,000 is never built into an answer or sent between threads.
+ */
+export function invalidFeed(all: readonly FieldError[]) {
+  const seen = new Set<string>();
+  const list = all.filter((e) => !seen.has(e.path) && seen.add(e.path));
+  const error = errors.validation(`${list.length} invalid item(s)`, []);
+  Object.assign(error.extra, cappedErrors(list));
+  return error;
+}
 
 /** Turns ajv's errors into paths inside the body, e.g. `/people/3/lastName`. */
 export function schemaErrors(items: Array<{ instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown> }>): FieldError[] {

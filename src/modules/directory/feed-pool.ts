@@ -4,7 +4,10 @@ import { Piscina } from 'piscina';
 import { AppError } from '../../errors.js';
 import { guardedBodies } from '../../plugins/input-guard.js';
 import { checkedBodies, type FeedChecks } from './feed-checks.js';
-import { runFeedTask, type FeedOutcome, type FeedTask } from './feed.worker.js';
+import type { FeedResult } from './directory.schemas.js';
+import { databaseError } from './feed-apply.js';
+import { withFeedSlot } from './feed-slots.js';
+import { runFeedTask, type AppliedSnapshot, type FeedOutcome, type FeedTask } from './feed.worker.js';
 
 /** Feeds parsed at once, each on its own thread; more wait in the pool's queue. */
 export const FEED_THREADS = 2;
@@ -31,14 +34,39 @@ export async function startFeedPool(): Promise<void> {
 /** Feed bodies handed to a parser since the process started (what tests count to prove a body was never read). */
 export const feedParses = { count: 0 };
 
-/** Runs a feed task off the event loop (inline when small, or when no pool is started, e.g. in a script). */
+/** Snapshots applied on a feed thread: the body the route receives in their place, and their outcome. */
+export const appliedSnapshots = new WeakMap<object, FeedResult>();
+
+/**
+ * Runs a feed task off the event loop (inline when small, or when no pool is started, e.g. in a
+ * script). A task that may apply a snapshot takes a feed slot, as a feed written on the main thread
+ * does; inline, it is only parsed and checked, and the route applies it with the app's pool.
+ */
 export async function runOffLoop<T>(task: FeedTask): Promise<T> {
   feedParses.count++;
-  const size = task.kind === 'json-bytes' ? task.bytes.byteLength : task.text.length;
-  const outcome: FeedOutcome = pool && size > INLINE_MAX ? await pool.run(task, { transferList: transferable(task) }) : runFeedTask(task);
-  if (!outcome.ok) throw new AppError(outcome.status, outcome.code, outcome.title, outcome.detail, outcome.extra);
+  const size = task.kind === 'json-bytes' ? task.blocks.reduce((n, b) => n + b.byteLength, 0) : task.text.length;
+  const onThread = pool !== undefined && size > INLINE_MAX;
+  let outcome: FeedOutcome;
+  if (!onThread) {
+    outcome = await runFeedTask(task.kind === 'json-bytes' ? { ...task, apply: undefined } : task);
+  } else {
+    const run = () => pool!.run(task, { transferList: transferable(task) }) as Promise<FeedOutcome>;
+    outcome = task.kind === 'json-bytes' && task.apply ? await withFeedSlot(run) : await run();
+  }
+  if (!outcome.ok) {
+    if ('database' in outcome) throw databaseError(outcome.database);
+    throw new AppError(outcome.status, outcome.code, outcome.title, outcome.detail, outcome.extra);
+  }
   if (task.kind === 'json-bytes') {
-    const { body, checks } = outcome.value as { body: unknown; checks?: FeedChecks };
+    const value = outcome.value as { body: unknown; checks?: FeedChecks } | AppliedSnapshot;
+    if ('applied' in value) {
+      const stand = {};
+      guardedBodies.add(stand);
+      checkedBodies.set(stand, { schemaErrors: [] });
+      appliedSnapshots.set(stand, value.applied);
+      return stand as T;
+    }
+    const { body, checks } = value;
     if (typeof body === 'object' && body !== null) {
       guardedBodies.add(body);
       if (checks) checkedBodies.set(body, checks);
@@ -49,11 +77,11 @@ export async function runOffLoop<T>(task: FeedTask): Promise<T> {
 }
 
 /**
- * A body's bytes are moved to the thread rather than copied (copying 20 MiB is a stall of its own),
- * but only when they are a whole buffer of their own: a slice of node's shared pool must stay.
+ * A body's blocks are moved to the thread rather than copied (copying 20 MiB is a stall of its own);
+ * feed-body.ts makes each block a whole buffer of its own, the only kind that can move.
  */
 function transferable(task: FeedTask): ArrayBuffer[] | undefined {
   if (task.kind !== 'json-bytes') return undefined;
-  const b = task.bytes;
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? [b.buffer] : undefined;
+  const own = task.blocks.filter((b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer);
+  return own.map((b) => b.buffer as ArrayBuffer);
 }

@@ -1,10 +1,16 @@
+import { setPriority } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { AppError } from '../../errors.js';
 import { assertAcceptable, unacceptableValues } from '../../plugins/input-guard.js';
 import { assertJsonDepth } from '../../plugins/json-body.js';
 import type { GarFeed } from './gar-ent.mapping.js';
 import { readGarFile } from './gar-ent-1d.mapping.js';
 import { readExportFile } from '../feed-jobs/export-file.js';
-import { checkFeed, type FeedCheckContext } from './feed-checks.js';
+import { checkFeed, type FeedCheckContext, type FeedChecks } from './feed-checks.js';
+import { applySnapshotHere, databaseFailure, type ApplyTarget, type DatabaseFailure } from './feed-apply.js';
+import type { FeedResult, SnapshotBody } from './directory.schemas.js';
+import { invalidFeed } from './directory.validation.js';
+import { joined } from './feed-body.js';
 
 /*
  * Runs in a worker thread (piscina): the CPU-heavy part of a feed — depth scan and JSON.parse of a
@@ -12,29 +18,75 @@ import { checkFeed, type FeedCheckContext } from './feed-checks.js';
  * on it. Errors cross the thread boundary as plain data (class instances do not).
  */
 
+/**
+ * A feed thread yields the CPU to the event loop: parsing and applying a nightly snapshot can wait
+ * a few milliseconds, a pupil's SSO should not. On Linux, setpriority() on the calling thread
+ * renices that thread alone (elsewhere it would renice the whole process, so it is left alone there).
+ */
+export const FEED_THREAD_NICE = 10;
+if (!isMainThread && process.platform === 'linux') {
+  try {
+    setPriority(FEED_THREAD_NICE);
+  } catch {
+    // Not allowed (a sandbox): the thread runs at the process's priority, as before.
+  }
+}
+
 export type FeedTask =
   | { kind: 'json'; text: string }
-  /** A JSON body as received (moved to the thread, not copied): decoded, scanned, parsed and guarded there. */
-  | { kind: 'json-bytes'; bytes: Uint8Array; check?: FeedCheckContext; text?: undefined }
+  /** A JSON body as received, in blocks (moved to the thread, not copied): joined, decoded, scanned, parsed and guarded there. */
+  | { kind: 'json-bytes'; blocks: Uint8Array[]; check?: FeedCheckContext; text?: undefined; apply?: ApplyTarget }
   | { kind: 'gar-ent'; text: string; today: number }
   | { kind: 'gar-ent-export'; name: string; text: string; today: number };
 export type FeedOutcome =
   | { ok: true; value: unknown }
-  | { ok: false; status: number; code: string; title: string; detail?: string; extra: Record<string, unknown> };
+  | { ok: false; status: number; code: string; title: string; detail?: string; extra: Record<string, unknown> }
+  | { ok: false; database: DatabaseFailure };
 
-export function runFeedTask(task: FeedTask): FeedOutcome {
+/** What a snapshot checked whole on the thread comes back as: its outcome, never its body. */
+export interface AppliedSnapshot {
+  applied: FeedResult;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A snapshot whose every check ran here ends here: refused with its capped errors, or applied when
+ * the task carries a database to apply it to. Either way the body never goes back to the event loop
+ * (structured-cloning 20 MiB of objects there was itself a stall of a quarter of a second).
+ */
+function settledHere(body: unknown, checks: FeedChecks, task: { check?: FeedCheckContext; apply?: ApplyTarget }): FeedOutcome | Promise<FeedOutcome> | undefined {
+  if (task.check?.route !== 'snapshot' || !checks.ruleErrors || !isRecord(body)) return undefined;
+  const problems = [...checks.schemaErrors, ...checks.ruleErrors];
+  if (problems.length) return failure(invalidFeed(problems));
+  if (!task.apply) return undefined;
+  return applySnapshotHere(task.check.uai, body as unknown as SnapshotBody, task.apply).then(
+    (applied): FeedOutcome => ({ ok: true, value: { applied } satisfies AppliedSnapshot }),
+    (err: unknown): FeedOutcome => {
+      if (err instanceof AppError) return failure(err);
+      const database = databaseFailure(err);
+      if (database) return { ok: false, database };
+      throw err;
+    },
+  );
+}
+
+const failure = (err: AppError): FeedOutcome => ({ ok: false, status: err.status, code: err.code, title: err.title, ...(err.detail ? { detail: err.detail } : {}), extra: err.extra });
+
+export function runFeedTask(task: FeedTask): FeedOutcome | Promise<FeedOutcome> {
   try {
     if (task.kind === 'json') {
       assertJsonDepth(task.text);
       return { ok: true, value: JSON.parse(task.text) as unknown };
     }
     if (task.kind === 'json-bytes') {
-      const text = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength).toString('utf8');
+      const text = joined(task.blocks).toString('utf8');
       assertJsonDepth(text);
       const value = JSON.parse(text) as unknown;
       // The input guard's walk of the body, here rather than on the event loop (same answer).
       assertAcceptable(unacceptableValues(value, 'body'));
-      return { ok: true, value: { body: value, ...(task.check ? { checks: checkFeed(value, task.check) } : {}) } };
+      const checks = task.check ? checkFeed(value, task.check) : undefined;
+      return (checks && settledHere(value, checks, task)) || { ok: true, value: { body: value, ...(checks ? { checks } : {}) } };
     }
     // One file of a nightly export: problems are returned (with their establishments), not thrown.
     if (task.kind === 'gar-ent-export') return { ok: true, value: readExportFile(task.name, task.text, new Date(task.today)) };
@@ -42,7 +94,7 @@ export function runFeedTask(task: FeedTask): FeedOutcome {
     const feed: GarFeed = readGarFile(task.text, new Date(task.today));
     return { ok: true, value: feed };
   } catch (err) {
-    if (err instanceof AppError) return { ok: false, status: err.status, code: err.code, title: err.title, ...(err.detail ? { detail: err.detail } : {}), extra: err.extra };
+    if (err instanceof AppError) return failure(err);
     if (err instanceof SyntaxError) return { ok: false, status: 400, code: 'bad-request', title: 'Bad request', detail: 'the body is not valid JSON', extra: {} };
     throw err;
   }
