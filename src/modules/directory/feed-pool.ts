@@ -34,6 +34,9 @@ export async function startFeedPool(): Promise<void> {
 /** Feed bodies handed to a parser since the process started (what tests count to prove a body was never read). */
 export const feedParses = { count: 0 };
 
+/** Snapshots applied on a feed thread since the process started (tests tell the two paths apart by it). */
+export const threadApplies = { count: 0 };
+
 /** Snapshots applied on a feed thread: the body the route receives in their place, and their outcome. */
 export const appliedSnapshots = new WeakMap<object, FeedResult>();
 
@@ -60,6 +63,7 @@ export async function runOffLoop<T>(task: FeedTask): Promise<T> {
   if (task.kind === 'json-bytes') {
     const value = outcome.value as { body: unknown; checks?: FeedChecks } | AppliedSnapshot;
     if ('applied' in value) {
+      threadApplies.count++;
       const stand = {};
       guardedBodies.add(stand);
       checkedBodies.set(stand, { schemaErrors: [] });
