@@ -14,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildSsoDataset, benchDatabaseUrl, startBrokerServer } from './sso-dataset.js';
@@ -61,11 +62,28 @@ const pct = (samples: Sample[], p: number) => {
 };
 
 
+const METRICS = 'bench-metrics-token-0123456789';
+
+/**
+ * The broker's own event-loop delay since the last read (prom-client's histogram, reset at each
+ * scrape): tells a stalled event loop from a machine short of CPU.
+ */
+async function brokerLoopDelay(): Promise<{ p99: number; max: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${PORT}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } })).text();
+  const read = (name: string) => Math.round(Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN) * 10_000) / 10;
+  return { p99: read('nodejs_eventloop_lag_p99_seconds'), max: read('nodejs_eventloop_lag_max_seconds') };
+}
+
 type FeedResult = { feed: string; MiB: number; status: number; ms: number; from: number; to: number };
 
-/** The child's side: sends the four feeds back to back and prints what each got. */
+/**
+ * The child's side: builds the four bodies, says it is ready, waits for the go (a line on stdin), then
+ * sends the feeds back to back and prints what each got.
+ */
 async function sendFeeds(token: string, uai: string): Promise<void> {
   const bodies = largeFeeds(uai).map((f) => ({ name: f.name, body: Buffer.from(f.body) }));
+  process.stdout.write('ready\n');
+  await new Promise((resolve) => process.stdin.once('data', resolve));
   const results: FeedResult[] = [];
   for (const f of bodies) {
     const t0 = performance.now();
@@ -79,15 +97,29 @@ async function sendFeeds(token: string, uai: string): Promise<void> {
     results.push({ feed: f.name, MiB: Math.round((f.body.length / 1048576) * 10) / 10, status: r.status, ms: Math.round(performance.now() - t0), from, to: Date.now() });
   }
   process.stdout.write(JSON.stringify(results));
+  process.exit(0);
 }
 
-function sendFeedsFromChild(token: string, uai: string): Promise<FeedResult[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'send-feeds', token, uai], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as FeedResult[]) : reject(new Error(`feed sender exited ${code}`))));
-  });
+/**
+ * The feeds leave from a process of their own, as they would from an ENT's machine: building and
+ * sending 18 MiB bodies in the load generator's process would delay its requests (counted as the
+ * broker's latency). That process stands for another machine, so it runs at a lower priority
+ * (nice 10) and is started, and its bodies built, before the measurement; `go()` starts the sending.
+ */
+async function feedSender(token: string, uai: string): Promise<{ go: () => Promise<FeedResult[]> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'send-feeds', token, uai], { stdio: ['pipe', 'pipe', 'inherit'] });
+  setPriority(child.pid!, 10);
+  let out = '';
+  const exited = new Promise<FeedResult[]>((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.slice(out.indexOf('\n') + 1)) as FeedResult[]) : reject(new Error(`feed sender exited ${code}`)))),
+  );
+  await new Promise<void>((resolve) =>
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('ready\n')) resolve();
+    }),
+  );
+  return { go: () => (child.stdin.write('go\n'), exited) };
 }
 
 async function main() {
@@ -95,19 +127,20 @@ async function main() {
   const work = await buildSsoDataset(url);
   // CPU_PROF_DIR=dir: the broker writes V8 profiles there (main thread and feed threads) when it stops.
   const profiling = process.env.CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.CPU_PROF_DIR] : [];
-  const broker = await startBrokerServer(url, PORT, { RATE_LIMIT_PER_MINUTE: '0' }, profiling);
+  const broker = await startBrokerServer(url, PORT, { RATE_LIMIT_PER_MINUTE: '0', METRICS_TOKEN: METRICS }, profiling);
   try {
     const token = broker.entToken;
     await openLoop(token, work, new Promise((r) => setTimeout(r, 3000))); // warm-up
     const idle = await openLoop(token, work, new Promise((r) => setTimeout(r, 15_000)));
     const uai = (work[0] as { uai: string }).uai;
-    // The feeds leave from a process of their own, as they would from an ENT's machine: building
-    // and sending 18 MiB bodies here would delay the load generator's requests, counted as latency.
-    const sendFeeds = sendFeedsFromChild(token, uai);
+    const sender = await feedSender(token, uai);
+    await brokerLoopDelay(); // read (and reset) before the busy phase
+    const sendFeeds = sender.go();
     const clientDelay = monitorEventLoopDelay({ resolution: 5 });
     clientDelay.enable();
     const busy = await openLoop(token, work, sendFeeds);
     clientDelay.disable();
+    const brokerLoop = await brokerLoopDelay();
     console.log(JSON.stringify({
       rate: RATE,
       idle: { n: idle.length, p50: pct(idle, 50), p99: pct(idle, 99) },
@@ -119,6 +152,7 @@ async function main() {
         return { ...f, sso: during.length ? { n: during.length, p99: pct(during, 99), max: pct(during, 100) } : undefined };
       }),
       peakRssMiB: rssMiB(broker.process.pid!),
+      brokerLoopDelayMs: brokerLoop,
       loadGeneratorLoopDelayMs: { p99: Math.round(clientDelay.percentile(99) / 1e5) / 10, max: Math.round(clientDelay.max / 1e5) / 10 },
     }, null, 1));
   } finally {
