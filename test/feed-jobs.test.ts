@@ -7,6 +7,7 @@ import { buildApp } from '../src/app.js';
 import { buildTestApp, bearer, operator, testConfig } from './helper.js';
 import { UAI_A, UAI_B, UAI_OTHER, dumpDirectory, entZ0, entZ1, onboard, sampleSnapshot } from './directory-fixtures.js';
 import { tarGz, z0Export, zip } from './export-archives.js';
+import { threadApplies } from '../src/modules/directory/feed-pool.js';
 
 const exportDir = () => mkdtempSync(join(tmpdir(), 'gar-exports-'));
 
@@ -28,6 +29,7 @@ async function finished(app: FastifyInstance, id: string, caller: Parameters<typ
 t.test('a .tar.gz export with one broken establishment applies the others and reports the broken one; another project’s school is refused', async (t) => {
   const { app, database } = await buildTestApp(t, { config: { feedExportDir: exportDir() } });
   await onboard(app);
+  const onThread = threadApplies.count;
   const res = await send(app, await tarGz(z0Export({ brokenB: true, withOther: true })), 'application/gzip', entZ0, '?name=Z0_export.tar.gz');
   t.equal(res.statusCode, 202, res.body);
   const id = res.json().id;
@@ -40,6 +42,8 @@ t.test('a .tar.gz export with one broken establishment applies the others and re
   t.match(by[UAI_A], { state: 'applied', people: 4, result: { people: { created: 4 } } });
   t.match(by[UAI_B], { state: 'failed', reason: 'invalid records' });
   t.match(by[UAI_OTHER], { state: 'refused', reason: /not attached to your ENT project/ });
+  // On PostgreSQL the establishment is gathered and applied on a feed thread; embedded, on the event loop.
+  t.equal(threadApplies.count - onThread, database.kind === 'postgres' ? 1 : 0, 'where the establishment was applied');
   t.match(job.progress, { phase: 'done', files: { done: 8, total: 8 }, establishments: { done: 3, total: 3 } });
   t.ok(job.progress.records.total > 0 && job.progress.records.read === job.progress.records.total);
   t.match(job.problems, [{ file: 'Z0_GAR-ENT_Complet_20261125_Eleve_0001.xml', uai: UAI_B, path: '/GAREleve/0/GARPersonDateNaissance' }]);

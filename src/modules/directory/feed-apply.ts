@@ -32,7 +32,11 @@ export interface DatabaseFailure {
   unreachable?: boolean;
 }
 
-export async function applySnapshotHere(uai: string, body: SnapshotBody, target: ApplyTarget): Promise<FeedResult> {
+/**
+ * `rulesChecked`: the feed rules already ran on this thread (a JSON snapshot's checks); otherwise
+ * (an establishment of a nightly export) applySnapshot runs them, against the stored directory.
+ */
+export async function applySnapshotHere(uai: string, body: SnapshotBody, target: ApplyTarget, { rulesChecked }: { rulesChecked: boolean }): Promise<FeedResult> {
   // One connection per feed, closed after it: a thread keeps nothing open between feeds (a test's
   // database can be dropped, a replica's connection count stays the pool's plus the feeds running).
   const client = new pg.Client({
@@ -49,7 +53,7 @@ export async function applySnapshotHere(uai: string, body: SnapshotBody, target:
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: single as never }) });
   try {
     return await applySnapshot(
-      { db, entId: target.entId, uai, now: new Date(target.now), schemaErrors: [], ruleErrors: [], actor: target.actor },
+      { db, entId: target.entId, uai, now: new Date(target.now), schemaErrors: [], ...(rulesChecked ? { ruleErrors: [] } : {}), actor: target.actor },
       body,
     );
   } finally {

@@ -27,6 +27,9 @@ let pool: Piscina | undefined;
  * wait for it (under load it outlasted Fastify's plugin timeout). Idle threads exit after a minute
  * and never hold the process open.
  */
+/** Whether feed threads may be used here (a server); scripts and tools run everything inline. */
+export const feedPoolStarted = () => pool !== undefined;
+
 export async function startFeedPool(): Promise<void> {
   pool ??= new Piscina({ filename: workerFile(), maxThreads: FEED_THREADS, minThreads: 0, idleTimeout: 60_000 });
 }
@@ -34,7 +37,7 @@ export async function startFeedPool(): Promise<void> {
 /** Feed bodies handed to a parser since the process started (what tests count to prove a body was never read). */
 export const feedParses = { count: 0 };
 
-/** Snapshots applied on a feed thread since the process started (tests tell the two paths apart by it). */
+/** Snapshots and export establishments applied on a feed thread since the process started (tests tell the two paths apart by it). */
 export const threadApplies = { count: 0 };
 
 /** Snapshots applied on a feed thread: the body the route receives in their place, and their outcome. */
@@ -47,14 +50,15 @@ export const appliedSnapshots = new WeakMap<object, FeedResult>();
  */
 export async function runOffLoop<T>(task: FeedTask): Promise<T> {
   feedParses.count++;
-  const size = task.kind === 'json-bytes' ? task.blocks.reduce((n, b) => n + b.byteLength, 0) : task.text.length;
+  const size = task.kind === 'json-bytes' ? task.blocks.reduce((n, b) => n + b.byteLength, 0) : task.kind === 'export-establishment' ? Infinity : task.text.length;
   const onThread = pool !== undefined && size > INLINE_MAX;
   let outcome: FeedOutcome;
   if (!onThread) {
     outcome = await runFeedTask(task.kind === 'json-bytes' ? { ...task, apply: undefined } : task);
   } else {
     const run = () => pool!.run(task, { transferList: transferable(task) }) as Promise<FeedOutcome>;
-    outcome = task.kind === 'json-bytes' && task.apply ? await withFeedSlot(run) : await run();
+    outcome = (task.kind === 'json-bytes' && task.apply) || task.kind === 'export-establishment' ? await withFeedSlot(run) : await run();
+    if (task.kind === 'export-establishment') threadApplies.count++;
   }
   if (!outcome.ok) {
     if ('database' in outcome) throw databaseError(outcome.database);

@@ -11,6 +11,7 @@ import { applySnapshotHere, databaseFailure, type ApplyTarget, type DatabaseFail
 import type { FeedResult, SnapshotBody } from './directory.schemas.js';
 import { invalidFeed } from './directory.validation.js';
 import { joined } from './feed-body.js';
+import { applyEstablishmentHere, type EstablishmentTask } from '../feed-jobs/establishment-apply.js';
 
 /*
  * Runs in a worker thread (piscina): the CPU-heavy part of a feed — depth scan and JSON.parse of a
@@ -37,7 +38,8 @@ export type FeedTask =
   /** A JSON body as received, in blocks (moved to the thread, not copied): joined, decoded, scanned, parsed and guarded there. */
   | { kind: 'json-bytes'; blocks: Uint8Array[]; check?: FeedCheckContext; text?: undefined; apply?: ApplyTarget }
   | { kind: 'gar-ent'; text: string; today: number }
-  | { kind: 'gar-ent-export'; name: string; text: string; today: number };
+  | { kind: 'gar-ent-export'; name: string; text: string; today: number }
+  | EstablishmentTask;
 export type FeedOutcome =
   | { ok: true; value: unknown }
   | { ok: false; status: number; code: string; title: string; detail?: string; extra: Record<string, unknown> }
@@ -60,7 +62,7 @@ function settledHere(body: unknown, checks: FeedChecks, task: { check?: FeedChec
   const problems = [...checks.schemaErrors, ...checks.ruleErrors];
   if (problems.length) return failure(invalidFeed(problems));
   if (!task.apply) return undefined;
-  return applySnapshotHere(task.check.uai, body as unknown as SnapshotBody, task.apply).then(
+  return applySnapshotHere(task.check.uai, body as unknown as SnapshotBody, task.apply, { rulesChecked: true }).then(
     (applied): FeedOutcome => ({ ok: true, value: { applied } satisfies AppliedSnapshot }),
     (err: unknown): FeedOutcome => {
       if (err instanceof AppError) return failure(err);
@@ -88,6 +90,8 @@ export function runFeedTask(task: FeedTask): FeedOutcome | Promise<FeedOutcome> 
       const checks = task.check ? checkFeed(value, task.check) : undefined;
       return (checks && settledHere(value, checks, task)) || { ok: true, value: { body: value, ...(checks ? { checks } : {}) } };
     }
+    // One establishment of a nightly export, applied here: its outcome is returned, never thrown.
+    if (task.kind === 'export-establishment') return applyEstablishmentHere(task).then((value): FeedOutcome => ({ ok: true, value }));
     // One file of a nightly export: problems are returned (with their establishments), not thrown.
     if (task.kind === 'gar-ent-export') return { ok: true, value: readExportFile(task.name, task.text, new Date(task.today)) };
     // GAR-ENT or GAR-ENT-1D, told apart by namespace.

@@ -1,14 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
-import { AppError } from '../../errors.js';
 import * as repo from '../directory/directory.repository.js';
 import type { ManagerRow } from '../directory/directory.rows.js';
 import type { FeedResult, SnapshotBody } from '../directory/directory.schemas.js';
 import { applySnapshot } from '../directory/directory.service.js';
-import { runOffLoop } from '../directory/feed-pool.js';
-import { Gathered } from './establishment-share.js';
+import { feedPoolStarted, runOffLoop } from '../directory/feed-pool.js';
 import type { ExportFileOutcome } from './export-file.js';
 import { Spill } from './spill.js';
+import type { EstablishmentHeader } from './establishment-snapshot.js';
+import { gatherAndApply, type EstablishmentApplied } from './establishment-apply.js';
 
 /*
  * A nightly export of one ENT project, applied establishment by establishment, in two passes so that
@@ -82,6 +82,8 @@ export interface ImportOptions {
   shouldStop?: () => boolean;
   /** Where the per-establishment spill files go (a fresh folder inside it, removed at the end). */
   spillDir?: string;
+  /** Where a feed thread may open its own connection (PostgreSQL): establishments are then applied there. */
+  postgres?: { url: string; statementTimeoutMs?: number };
   /** Filled with the most directory records held in memory at once (what the tests check streaming by). */
   held?: { peak: number };
 }
@@ -206,6 +208,12 @@ export async function importExport(o: ImportOptions): Promise<ImportReport> {
     report.progress.phase = 'applying';
     await progress();
 
+    /** The event-loop path (embedded database, scripts): the same steps as on a feed thread. */
+    const applyHere = async (uai: string, header: EstablishmentHeader): Promise<EstablishmentApplied> =>
+      gatherAndApply(uai, header, await spill.read(uai), (body) =>
+        applySnapshot({ db: o.db, entId: o.entId, uai, now: o.now, schemaErrors: [], actor: o.actor }, body),
+      );
+
     for (const outcome of report.establishments) {
       if (outcome.state !== 'pending') {
         await spill.drop(outcome.uai);
@@ -213,28 +221,37 @@ export async function importExport(o: ImportOptions): Promise<ImportReport> {
       }
       if (o.shouldStop?.()) throw new StoppedError('stopped before all establishments were applied');
       const s = est.get(outcome.uai)!;
-      const g = new Gathered().add(await spill.read(outcome.uai));
-      await spill.drop(outcome.uai);
-      hold(g.records);
-      outcome.people = g.placements.size;
-      const { body, orphans } = snapshotOf(outcome.uai, s, g);
+      const header = { name: s.name, primary: s.primary };
       try {
-        if (orphans.length) throw new AppError(400, 'validation', 'Invalid request', 'references', { errors: orphans });
-        outcome.result = await applySnapshot({ db: o.db, entId: o.entId, uai: outcome.uai, now: o.now, schemaErrors: [], actor: o.actor }, body);
-        outcome.state = 'applied';
-      } catch (err) {
-        outcome.state = 'failed';
-        if (err instanceof AppError && err.status < 500) {
-          const list = (err.extra.errors as Array<{ path: string; message: string }> | undefined) ?? [{ path: '/', message: err.detail ?? err.title }];
-          outcome.problemCount += list.length;
-          outcome.reason = `${list.length} invalid item(s)`;
-          for (const e of list) problem({ uai: outcome.uai, path: readablePath(e.path, body), message: e.message });
+        // PostgreSQL, in a server: gathered and applied on a feed thread, on a connection of its own.
+        const applied = o.postgres && feedPoolStarted()
+          ? await runOffLoop<EstablishmentApplied>({
+              kind: 'export-establishment',
+              uai: outcome.uai,
+              ...(spill.fileOf(outcome.uai) ? { file: spill.fileOf(outcome.uai) } : {}),
+              header,
+              apply: { ...o.postgres, entId: o.entId, actor: o.actor, now: o.now.getTime() },
+            })
+          : await applyHere(outcome.uai, header);
+        await spill.drop(outcome.uai);
+        hold(applied.records);
+        outcome.people = applied.people;
+        if (applied.result) {
+          outcome.result = applied.result;
+          outcome.state = 'applied';
+        } else if (applied.invalid) {
+          outcome.state = 'failed';
+          outcome.problemCount += applied.invalid.count;
+          outcome.reason = `${applied.invalid.count} invalid item(s)`;
+          for (const e of applied.invalid.errors) problem({ uai: outcome.uai, ...e });
+          report.problemCount += applied.invalid.count - applied.invalid.errors.length;
         } else {
           // A database error may echo input (a name, a date): the reason says what failed, not the values.
+          outcome.state = 'failed';
           outcome.reason = 'the database refused the establishment (see the service log)';
           outcome.problemCount++;
           problem({ uai: outcome.uai, path: '/', message: outcome.reason });
-          o.log?.({ uai: outcome.uai, sqlState: (err as { code?: unknown }).code, errorClass: (err as Error)?.constructor?.name }, 'export: establishment not applied');
+          o.log?.({ uai: outcome.uai, sqlState: applied.failed?.sqlState, errorClass: applied.failed?.errorClass }, 'export: establishment not applied');
         }
       } finally {
         report.progress.establishments.done++;
@@ -261,52 +278,4 @@ export async function importExport(o: ImportOptions): Promise<ImportReport> {
   report.progress.phase = 'done';
   await progress();
   return report;
-}
-
-/** The establishment's part of the export as the JSON snapshot of it, and codes naming nobody placed there. */
-function snapshotOf(uai: string, s: Summary, g: Gathered) {
-  const orphans = [...g.codes.keys()].filter((id) => !g.placements.has(id)).map((id) => ({ path: `/people/${id}`, message: `MEF or subject codes for "${id}", who has no profile at ${uai}` }));
-  const body: SnapshotBody = {
-    establishment: { ...(s.name ? { name: s.name } : {}), ...(s.primary ? { degree: 1 as const } : {}) },
-    people: [...g.placements].map(([id, profiles]) => {
-      const p = g.people.get(id)!;
-      const codes = g.codes.get(id);
-      return {
-        id,
-        lastName: p.last_name,
-        firstName: p.first_name,
-        otherFirstNames: p.other_first_names,
-        ...(p.birth_name ? { birthName: p.birth_name } : {}),
-        ...(p.civility ? { civility: p.civility as 'M.' | 'Mme' } : {}),
-        ...(p.birth_date ? { birthDate: p.birth_date } : {}),
-        ...(p.struct_rattach ? { structRattach: p.struct_rattach } : {}),
-        emails: p.emails,
-        disciplines: p.disciplines,
-        profiles: [...profiles].map((profile) => ({ uai, profile })),
-        mefs: [...(codes?.mefs ?? [])],
-        subjects: [...(codes?.subjects ?? [])],
-      };
-    }),
-    groups: [...g.groups.values()].map((x) => ({ code: x.code, name: x.name, kind: x.kind, ...(x.divisions.length ? { divisions: x.divisions } : {}) })),
-    memberships: [...g.memberships.values()],
-    // A primary school has no teachings, subjects or MEF lists: those sections are left out, not emptied.
-    ...(s.primary
-      ? {}
-      : {
-          teachings: [...g.teachings.values()].map((t) => ({ personId: t.personId, groupCode: t.groupCode, subjects: [...t.subjects].sort() })),
-          subjects: [...g.subjects].map(([code, name]) => ({ code, name })),
-          mefs: [...g.mefs].map(([code, name]) => ({ code, name })),
-        }),
-  };
-  return { body, orphans };
-}
-
-/** `/people/3/birthDate` of the synthesised snapshot → `/people/E1-000123/birthDate`, which the ENT can find. */
-function readablePath(path: string, body: SnapshotBody): string {
-  const m = /^\/(people|groups|memberships|teachings|subjects|mefs)\/(\d+)(.*)$/.exec(path);
-  if (!m) return path;
-  const item = (body[m[1] as keyof SnapshotBody] as unknown[] | undefined)?.[Number(m[2])] as Record<string, unknown> | undefined;
-  if (!item) return path;
-  const key = 'id' in item ? item.id : 'code' in item ? item.code : `${String(item.personId)}/${String(item.groupCode)}`;
-  return `/${m[1]}/${String(key)}${m[3]}`;
 }

@@ -154,6 +154,7 @@ export class FeedJobRunner {
         if (!path || !kind) throw new ArchiveError('the archive is missing or is neither .tar.gz nor .zip');
         const report = await importExport({
           db: this.db,
+          ...(this.o.database.postgres ? { postgres: this.o.database.postgres } : {}),
           entId,
           now: this.o.clock(),
           actor: job.created_by,

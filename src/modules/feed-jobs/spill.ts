@@ -26,6 +26,11 @@ export class Spill {
     if (text) await appendFile(this.path(uai), text);
   }
 
+  /** The establishment's file, if it has lines (for a feed thread to read itself). */
+  fileOf(uai: string): string | undefined {
+    return this.index.has(uai) ? this.path(uai) : undefined;
+  }
+
   async read(uai: string): Promise<string> {
     if (!this.index.has(uai)) return '';
     return readFile(this.path(uai), 'utf8').catch((err: NodeJS.ErrnoException) => {
