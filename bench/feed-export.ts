@@ -7,8 +7,8 @@
  * WIPES that database, creates ESTABLISHMENTS (default 200) schools of PEOPLE (default 2,000: 93%
  * pupils in classes of 25, the rest teachers teaching classes) for ENT project Z0, writes them as a
  * GAR-ENT .tar.gz split every 10,000 elements (files mixing schools), then runs the import of
- * POST /v1/feed/gar-ent/exports (importExport, files parsed on the piscina pool as in the server)
- * into an empty directory, and prints people/s and peak RSS (getrusage maxrss).
+ * POST /v1/feed/gar-ent/exports (importExport, files parsed and establishments applied on the piscina
+ * pool as in the server) into an empty directory, and prints people/s and peak RSS (getrusage maxrss).
  */
 import { createWriteStream, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,6 +113,8 @@ async function main() {
   let lastLine = 0;
   const report = await importExport({
     db: database.db,
+    // As the server's job runner does: establishments applied on the feed threads (PostgreSQL).
+    ...(database.postgres ? { postgres: database.postgres } : {}),
     entId: 'Z0',
     now: new Date(),
     actor: 'bench',
