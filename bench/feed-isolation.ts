@@ -126,7 +126,11 @@ async function main() {
   console.log('building dataset…');
   const work = await buildSsoDataset(url);
   // CPU_PROF_DIR=dir: the broker writes V8 profiles there (main thread and feed threads) when it stops.
-  const profiling = process.env.CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.CPU_PROF_DIR] : [];
+  const profiling = [
+    ...(process.env.CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.CPU_PROF_DIR] : []),
+    // BROKER_NODE_ARGS: node options for the broker (e.g. V8 GC flags), to compare settings.
+    ...(process.env.BROKER_NODE_ARGS ? process.env.BROKER_NODE_ARGS.split(' ') : []),
+  ];
   const broker = await startBrokerServer(url, PORT, { RATE_LIMIT_PER_MINUTE: '0', METRICS_TOKEN: METRICS }, profiling);
   try {
     const token = broker.entToken;
@@ -141,6 +145,12 @@ async function main() {
     const busy = await openLoop(token, work, sendFeeds);
     clientDelay.disable();
     const brokerLoop = await brokerLoopDelay();
+    if (process.env.SLOW_LOG) {
+      const fs = await sendFeeds;
+      const t0 = fs[0]!.from;
+      console.log('feeds', fs.map((f) => [f.feed, f.from - t0, f.to - t0]));
+      console.log('slow', busy.filter((x) => x.ms > 40).map((x) => [Math.round(x.at - t0), Math.round(x.ms)]));
+    }
     console.log(JSON.stringify({
       rate: RATE,
       idle: { n: idle.length, p50: pct(idle, 50), p99: pct(idle, 99) },
