@@ -1,9 +1,12 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import t from 'tap';
 import { buildTestApp, bearer } from './helper.js';
 import { UAI_A, entZ0, onboard, sampleSnapshot } from './directory-fixtures.js';
 import { insertAssignment, insertAssignmentManager, insertPublisher, insertResource, insertSubscription } from './factories.js';
 import { INLINE_MAX, threadApplies } from '../src/modules/directory/feed-pool.js';
 import type { DatabaseHandle } from '../src/db/connect.js';
+import { FEED_THREAD_NICE } from '../src/modules/directory/feed-thread-priority.js';
 
 /*
  * A large snapshot is checked on its feed thread and, on PostgreSQL, applied there on a connection of
@@ -18,6 +21,15 @@ function largeSnapshot(extra = 1500) {
   const base = sampleSnapshot();
   const pupils = Array.from({ length: extra }, (_, i) => ({ id: `PAD-${i}`, lastName: filler, firstName: 'Pad', profiles: [{ uai: UAI_A, profile: 'National_elv' }] }));
   return { ...base, people: [...base.people, ...pupils], memberships: [...base.memberships, ...pupils.map((p) => ({ personId: p.id, groupCode: '3A' }))] };
+}
+
+/** The nice value of each thread of this process (field 19 of /proc/self/task/<tid>/stat). */
+function threadNices(): number[] {
+  if (process.platform !== 'linux') return [];
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
 }
 
 const onPostgres = (database: DatabaseHandle) => database.kind === 'postgres';
@@ -44,6 +56,10 @@ t.test('a large snapshot: applied on its thread on PostgreSQL, with the same out
   t.match(summary.json(), { people: { active: 1504 }, memberships: 1503 }, 'what the thread wrote is what the API reads');
   const person = await app.inject({ method: 'GET', url: `/v1/establishments/${UAI_A}/people/PAD-7`, headers: bearer(app, entZ0) });
   t.match(person.json(), { lastName: filler, profiles: ['National_elv'], groups: [{ code: '3A' }] });
+
+  // The thread that did it runs below the event loop's priority (Linux renices one thread alone).
+  t.same(threadNices().filter((n) => n === FEED_THREAD_NICE).length > 0, process.platform === 'linux', 'a feed thread at nice 10');
+  t.equal(getPriority(), 0, 'the event loop keeps its priority');
 
   const again = await put(body);
   t.equal(again.statusCode, 200, again.body);

@@ -1,5 +1,5 @@
-import { setPriority } from 'node:os';
-import { isMainThread } from 'node:worker_threads';
+// First, before the modules below are evaluated: a feed thread runs at a lower priority.
+import './feed-thread-priority.js';
 import { AppError } from '../../errors.js';
 import { assertAcceptable, unacceptableValues } from '../../plugins/input-guard.js';
 import { assertJsonDepth } from '../../plugins/json-body.js';
@@ -14,24 +14,10 @@ import { joined } from './feed-body.js';
 import { applyEstablishmentHere, type EstablishmentTask } from '../feed-jobs/establishment-apply.js';
 
 /*
- * Runs in a worker thread (piscina): the CPU-heavy part of a feed — depth scan and JSON.parse of a
+ * Runs in a feed thread (piscina, entered through feed.thread.ts), or inline for a small body: the CPU-heavy part of a feed — depth scan and JSON.parse of a
  * 20 MiB body, or parsing and mapping a GAR-ENT file — so the event loop that answers SSO never waits
  * on it. Errors cross the thread boundary as plain data (class instances do not).
  */
-
-/**
- * A feed thread yields the CPU to the event loop: parsing and applying a nightly snapshot can wait
- * a few milliseconds, a pupil's SSO should not. On Linux, setpriority() on the calling thread
- * renices that thread alone (elsewhere it would renice the whole process, so it is left alone there).
- */
-export const FEED_THREAD_NICE = 10;
-if (!isMainThread && process.platform === 'linux') {
-  try {
-    setPriority(FEED_THREAD_NICE);
-  } catch {
-    // Not allowed (a sandbox): the thread runs at the process's priority, as before.
-  }
-}
 
 export type FeedTask =
   | { kind: 'json'; text: string }
