@@ -12,7 +12,7 @@ import {
 import { SUPPORTED_NAMEID_FORMATS } from '../../saml/metadata.js';
 import { buildStatusResponse, NAMEID_FORMAT, STATUS } from '../../saml/response.js';
 import { AccessRefused } from '../../access/access.js';
-import type { BrowserSession } from '../../session/sessions.js';
+import type { BrowserSession, Participant } from '../../session/sessions.js';
 import { renderErrorPage } from './page.js';
 import { keepPending, resourcesOfSp, type SpResource } from './saml-idp.repository.js';
 
@@ -166,7 +166,13 @@ const opaque = () => `_${randomBytes(20).toString('hex')}`;
 export const isTransient = (nameId: string) => nameId.startsWith('_');
 
 /** The answer with a session: the one access decision, then a Response in the SP's terms. */
-export async function answer(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, kept: KeptAuthnRequest, session: BrowserSession) {
+export async function answer(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  kept: KeptAuthnRequest,
+  { session, participants }: { session: BrowserSession; participants: Required<Participant>[] },
+) {
   const resource = (await resourcesOfSp(app.db, kept.spEntityId)).find((r) => r.id === kept.resourceId);
   if (!resource) return answerStatus(app, reply, kept, STATUS.responder, undefined, 'the resource is no longer registered');
   const format = nameIdFormatFor(kept.nameIdFormat, resource.profile.nameIdFormats);
@@ -174,7 +180,7 @@ export async function answer(app: FastifyInstance, request: FastifyRequest, repl
     return answerStatus(app, reply, kept, STATUS.requester, STATUS.invalidNameIdPolicy, `NameID format ${kept.nameIdFormat} cannot be given; use persistent or transient`);
   }
   // One SessionIndex (and one transient NameID) per broker session and SP, reused for its next resources.
-  const earlier = (await app.sessions.participants(session.id)).filter((p) => p.door === 'saml_idp' && p.party === resource.entityId);
+  const earlier = participants.filter((p) => p.door === 'saml_idp' && p.party === resource.entityId);
   const sessionIndex = earlier.find((p) => p.sessionIndex)?.sessionIndex ?? opaque();
   const transient = earlier.map((p) => p.nameId).find((n): n is string => !!n && isTransient(n)) ?? opaque();
   let built;

@@ -1,7 +1,7 @@
-import type { Insertable, Kysely } from 'kysely';
-import type { AccessLogTable, Database } from '../../db/database.js';
+import type { DatabaseHandle } from '../../db/connect.js';
+import { insertAccessLogRows, type AccessLogInsert } from './access-log.repository.js';
 
-export type AccessLogRow = Insertable<AccessLogTable>;
+export type AccessLogRow = AccessLogInsert;
 
 interface Pending {
   row: AccessLogRow;
@@ -19,7 +19,7 @@ export class AccessLogWriter {
   private inFlight = 0;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly database: Pick<DatabaseHandle, 'db' | 'prepared'>,
     /** Told the duration of every commit, for the metrics. */
     private readonly observe: (seconds: number, rows: number, ok: boolean) => void = () => {},
     private readonly maxBatch = 500,
@@ -40,7 +40,7 @@ export class AccessLogWriter {
         const batch = this.queue.splice(0, this.maxBatch);
         const started = performance.now();
         try {
-          await this.db.insertInto('access_log').values(batch.map((p) => p.row)).execute();
+          await insertAccessLogRows(this.database, batch.map((p) => p.row));
           this.observe((performance.now() - started) / 1000, batch.length, true);
           for (const p of batch) p.resolve();
         } catch (err) {
