@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { refusalText } from '../../modules/sso/sso.service.js';
 import { autoPostPage } from '../../modules/sso/post-page.js';
@@ -10,6 +9,7 @@ import {
   type AuthnRequest,
 } from '../../saml/inbound.js';
 import { SUPPORTED_NAMEID_FORMATS } from '../../saml/metadata.js';
+import { samlId } from '../../saml/xml.js';
 import { buildStatusResponse, NAMEID_FORMAT, STATUS } from '../../saml/response.js';
 import { AccessRefused } from '../../access/access.js';
 import type { BrowserSession, Participant } from '../../session/sessions.js';
@@ -162,7 +162,7 @@ export async function sendToLogin(app: FastifyInstance, reply: FastifyReply, kep
 }
 
 // 160 random bits, NCName-shaped: opaque, never reused, and recognisable as transient in SLO.
-const opaque = () => `_${randomBytes(20).toString('hex')}`;
+const opaque = samlId;
 export const isTransient = (nameId: string) => nameId.startsWith('_');
 
 /** The answer with a session: the one access decision, then a Response in the SP's terms. */
