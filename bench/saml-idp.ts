@@ -38,13 +38,22 @@ const WORK = '/tmp/garb-idp-bench.json';
 
 type Req = { path: string; cookie: string };
 
-type LoadResult = { ok: number; non2xx: number; errors: number; rps: number; latency: { p50: number; p99: number; max: number } };
+type Percentiles = { p50: number; p99: number; max: number };
+type LoadResult = { ok: number; non2xx: number; errors: number; rps: number; latency: Percentiles; sendLag?: Percentiles };
+
+const percentiles = (values: number[]): Percentiles => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 10) / 10;
+  return { p50: at(0.5), p99: at(0.99), max: at(1) };
+};
 
 /** Open loop: request k is due at k/rate s; its latency runs from then, so queueing in the client counts too. */
 async function paced(work: Req[], rate: number, seconds: number): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const total = Math.round(rate * seconds);
   const latencies: number[] = [];
+  // How late the generator itself sent (its own process starved of CPU): part of the latency above.
+  const lags: number[] = [];
   let ok = 0, non2xx = 0, errors = 0, sent = 0, done = 0;
   const t0 = performance.now();
   await new Promise<void>((resolve) => {
@@ -56,6 +65,7 @@ async function paced(work: Req[], rate: number, seconds: number): Promise<LoadRe
       if (++done === total) resolve();
     };
     const fire = (due: number) => {
+      lags.push(performance.now() - due);
       const r = work[sent % work.length]!;
       const req = http.get({ agent, host: '127.0.0.1', port: PORT, path: r.path, headers: { cookie: r.cookie } }, (res) => {
         res.resume();
@@ -71,9 +81,7 @@ async function paced(work: Req[], rate: number, seconds: number): Promise<LoadRe
     tick();
   });
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10;
-  return { ok, non2xx, errors, rps: (ok * 1000) / (performance.now() - t0), latency: { p50: at(0.5), p99: at(0.99), max: at(1) } };
+  return { ok, non2xx, errors, rps: (ok * 1000) / (performance.now() - t0), latency: percentiles(latencies), sendLag: percentiles(lags) };
 }
 
 // --- the load generator, in its own process ---
@@ -146,10 +154,19 @@ async function main(): Promise<void> {
   const gcPauses: number[] = [];
   const gc = new PerformanceObserver((list) => list.getEntries().forEach((e) => gcPauses.push(e.duration)));
   gc.observe({ entryTypes: ['gc'] });
+  // Server-side time of each answer (headers read → last byte written), to tell the server's tail from the client's.
+  const serverMs: number[] = [];
+  const timeAnswer = (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    const t = performance.now();
+    res.once('finish', () => serverMs.push(performance.now() - t));
+  };
+  app.server.on('request', timeAnswer);
   loopDelay.enable();
   const half = await load(halfRate, DURATION, 'paced');
   loopDelay.disable();
   gc.disconnect();
+  app.server.off('request', timeAnswer);
+
   await app.close();
   const F = signingRate(idpKeys.keyPem);
   const perCpuSecond = saturated.ok / cpuSeconds;
@@ -169,6 +186,8 @@ async function main(): Promise<void> {
           non2xx: half.non2xx,
           errors: half.errors,
           latencyMs: half.latency,
+          generatorSendLagMs: half.sendLag,
+          serverSideMs: percentiles(serverMs),
           serverEventLoopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
           serverGcPausesMs: { count: gcPauses.length, total: Math.round(gcPauses.reduce((a, b) => a + b, 0)), max: Math.round(Math.max(0, ...gcPauses) * 10) / 10 },
         },
