@@ -49,3 +49,10 @@ export function precompiled<A extends object>(name: string, build: (db: Kysely<D
     run: <R>(database: Pick<DatabaseHandle, 'db' | 'prepared'>, args: A) => database.prepared<R>(name, compiled(database.db, args)),
   };
 }
+
+// A lone surrogate goes as U+FFFD, as a text parameter would carry it; PostgreSQL's json refuses its escape.
+type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
+const wellFormed = (_key: string, v: unknown) => (typeof v === 'string' && !(v as unknown as WellFormed).isWellFormed() ? (v as unknown as WellFormed).toWellFormed() : v);
+
+/** Rows as one json parameter, for a multi-row INSERT … SELECT FROM json_to_recordset($1) whose text never changes. */
+export const jsonRows = (rows: object[]): string => JSON.stringify(rows, wellFormed);

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DatabaseHandle } from '../db/connect.js';
-import { precompiled } from '../db/precompiled.js';
+import { jsonRows, precompiled } from '../db/precompiled.js';
 import type { BrowserSessionParticipantsTable, BrowserSessionsTable, Database } from '../db/database.js';
 
 export type SessionRow = Selectable<BrowserSessionsTable>;
@@ -73,22 +73,14 @@ export async function endSessions(
   return rows.map((r) => r.id);
 }
 
-// Prepared: written on the first answer of each session and party.
-const insertParticipantQuery = precompiled<Database['browser_session_participants']>('session_participant_insert', (db, row) =>
-  db.insertInto('browser_session_participants').values({
-    session_id: row.session_id,
-    door: row.door,
-    resource_id: row.resource_id,
-    party: row.party,
-    name_id: row.name_id,
-    session_index: row.session_index,
-    slo_url: row.slo_url,
-    created_at: row.created_at,
-  }),
-);
+// Prepared, one statement text for any number of rows (sessions.ts commits them in groups).
+const insertParticipantRows = precompiled<{ rows: string }>('session_participants_insert', (_db, q) => sql`
+  insert into browser_session_participants (session_id, door, resource_id, party, name_id, session_index, slo_url, created_at)
+  select session_id, door, resource_id, party, name_id, session_index, slo_url, created_at
+  from json_to_recordset(${q.rows}::json) as x(session_id uuid, door text, resource_id text, party text, name_id text, session_index text, slo_url text, created_at timestamptz)`);
 
-export async function insertParticipant(database: Pick<DatabaseHandle, 'db' | 'prepared'>, row: Database['browser_session_participants']): Promise<void> {
-  await insertParticipantQuery.run(database, row);
+export async function insertParticipants(database: Pick<DatabaseHandle, 'db' | 'prepared'>, rows: Database['browser_session_participants'][]): Promise<void> {
+  await insertParticipantRows.run(database, { rows: jsonRows(rows) });
 }
 
 export async function listParticipants(db: Kysely<Database>, sessionId: string) {

@@ -2,10 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import type { DatabaseHandle } from '../db/connect.js';
+import type { Database } from '../db/database.js';
+import { GroupCommit } from '../db/group-commit.js';
 import {
   deleteStaleSessions,
   endSessions,
-  insertParticipant,
+  insertParticipants,
   insertSession,
   listParticipants,
   touchLiveSession,
@@ -135,6 +137,11 @@ export function createSessions(deps: {
   const attributes = `Path=/; HttpOnly${secure ? '; Secure; SameSite=None' : '; SameSite=Lax'}`;
 
   const db = deps.database.db;
+  // The first answer to each party writes its row before it leaves; answers in flight together
+  // share one INSERT. A row that fails (its session deleted meanwhile) fails only its own answer.
+  const participantRows = new GroupCommit((rows: Database['browser_session_participants'][]) => insertParticipants(deps.database, rows), {
+    isolateFailures: true,
+  });
 
   async function touch(request: FastifyRequest) {
     const token = readCookie(request.headers.cookie, SESSION_COOKIE);
@@ -199,7 +206,7 @@ export function createSessions(deps: {
       reply.header('set-cookie', `${SESSION_COOKIE}=; ${attributes}; Max-Age=0`);
     },
     async addParticipant(sessionId, p) {
-      await insertParticipant(deps.database, {
+      await participantRows.write({
         session_id: sessionId,
         door: p.door,
         resource_id: p.resourceId,

@@ -1,6 +1,6 @@
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { DatabaseHandle } from '../../db/connect.js';
-import { precompiled } from '../../db/precompiled.js';
+import { jsonRows, precompiled } from '../../db/precompiled.js';
 import type { AccessLogTable, Database } from '../../db/database.js';
 import type { AccessLogEntry, AccessLogQuery } from './access-log.schemas.js';
 
@@ -72,10 +72,6 @@ const insertRows = precompiled<{ rows: string }>('access_log_insert', (_db, q) =
   from json_to_recordset(${q.rows}::json) as x(at timestamptz, ent_id text, uai text, person_ref bigint, profile text, resource_id text, publisher_id text,
     outcome text, door text, reason text, attributes text[], key_id text, response_id text, client_ip text, request_id text)`);
 
-// A lone surrogate goes as U+FFFD, as a text parameter would carry it; PostgreSQL's json refuses its escape.
-type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
-const wellFormed = (_key: string, v: unknown) => (typeof v === 'string' && !(v as unknown as WellFormed).isWellFormed() ? (v as unknown as WellFormed).toWellFormed() : v);
-
 export async function insertAccessLogRows(database: Pick<DatabaseHandle, 'db' | 'prepared'>, rows: AccessLogInsert[]): Promise<void> {
-  await insertRows.run(database, { rows: JSON.stringify(rows, wellFormed) });
+  await insertRows.run(database, { rows: jsonRows(rows) });
 }
