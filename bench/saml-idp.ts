@@ -152,7 +152,15 @@ async function main(): Promise<void> {
   // The paced run, watched from the server: event-loop delay and GC pauses.
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   const gcPauses: number[] = [];
-  const gc = new PerformanceObserver((list) => list.getEntries().forEach((e) => gcPauses.push(e.duration)));
+  const gcByKind: Record<string, number> = {};
+  const GC_KINDS: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
+  const gc = new PerformanceObserver((list) =>
+    list.getEntries().forEach((e) => {
+      gcPauses.push(e.duration);
+      const kind = GC_KINDS[(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+      gcByKind[kind] = Math.round(((gcByKind[kind] ?? 0) + e.duration) * 10) / 10;
+    }),
+  );
   gc.observe({ entryTypes: ['gc'] });
   // Server-side time of each answer (headers read → last byte written), to tell the server's tail from the client's.
   const serverMs: number[] = [];
@@ -189,7 +197,7 @@ async function main(): Promise<void> {
           generatorSendLagMs: half.sendLag,
           serverSideMs: percentiles(serverMs),
           serverEventLoopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
-          serverGcPausesMs: { count: gcPauses.length, total: Math.round(gcPauses.reduce((a, b) => a + b, 0)), max: Math.round(Math.max(0, ...gcPauses) * 10) / 10 },
+          serverGcPausesMs: { count: gcPauses.length, total: Math.round(gcPauses.reduce((a, b) => a + b, 0)), max: Math.round(Math.max(0, ...gcPauses) * 10) / 10, msByKind: gcByKind },
         },
         atHalfRateAutocannonOverallRate: { responses2xx: halfBursts.ok, latencyMs: { p50: halfBursts.latency.p50, p99: halfBursts.latency.p99, max: halfBursts.latency.max } },
         serverCpuSeconds: Number(cpuSeconds.toFixed(2)),
