@@ -143,9 +143,18 @@ async function main(): Promise<void> {
   if (probe.statusCode !== 200 || !probe.body.includes('SAMLResponse')) throw new Error(`the probe was not answered: ${probe.statusCode} ${probe.body.slice(0, 300)}`);
 
   await load(0, 3); // warm-up
+  // Statements counted at the driver during the saturated run (group commits share theirs).
+  let statements = 0;
+  const pg = await import('pg');
+  const query = pg.default.Client.prototype.query;
+  pg.default.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
+    statements++;
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
   const cpu0 = process.cpuUsage();
   const saturated = await load(0, DURATION);
   const cpu = process.cpuUsage(cpu0);
+  pg.default.Client.prototype.query = query;
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const halfRate = Math.round(saturated.rps / 2);
   const halfBursts = await load(halfRate, DURATION);
@@ -202,6 +211,7 @@ async function main(): Promise<void> {
         atHalfRateAutocannonOverallRate: { responses2xx: halfBursts.ok, latencyMs: { p50: halfBursts.latency.p50, p99: halfBursts.latency.p99, max: halfBursts.latency.max } },
         serverCpuSeconds: Number(cpuSeconds.toFixed(2)),
         responsesPerServerCpuSecond: Math.round(perCpuSecond),
+        sqlStatementsPerAnswerSaturated: Number((statements / saturated.ok).toFixed(2)),
         rsaSignaturesPerSecondOneCore_F: Math.round(F),
         ratio: Number((perCpuSecond / (F / 2)).toFixed(3)),
       },
