@@ -196,9 +196,6 @@ export async function decisionFacts(
   return { facts: toFacts(r!), uai: r!.target_uai, present: r!.present };
 }
 
-/** The query a call sends, for EXPLAIN (bench/explain-sso.ts). */
-export const compiledDecisionQuery = decisionQuery.compiled;
-
 function toFacts(r: Row): DecisionFacts {
   return {
     establishmentEntId: r.est_ent_id,
