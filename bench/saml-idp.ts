@@ -29,7 +29,7 @@ import { connectPostgres } from '../src/db/connect.js';
 import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
 import { testConfig } from '../test/helper.js';
 import { openSession } from '../test/browser-session.js';
-import { authnRequestPath, benchDatabaseUrl, buildSsoDataset, signingRate } from './sso-dataset.js';
+import { authnRequestPath, benchDatabaseUrl, buildSsoDataset, countStatements, signingRate } from './sso-dataset.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -143,18 +143,12 @@ async function main(): Promise<void> {
   if (probe.statusCode !== 200 || !probe.body.includes('SAMLResponse')) throw new Error(`the probe was not answered: ${probe.statusCode} ${probe.body.slice(0, 300)}`);
 
   await load(0, 3); // warm-up
-  // Statements counted at the driver during the saturated run (group commits share theirs).
-  let statements = 0;
-  const pg = await import('pg');
-  const query = pg.default.Client.prototype.query;
-  pg.default.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
-    statements++;
-    return (query as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof query;
+  // Statements during the saturated run (group commits share theirs).
+  const statements = countStatements();
   const cpu0 = process.cpuUsage();
   const saturated = await load(0, DURATION);
   const cpu = process.cpuUsage(cpu0);
-  pg.default.Client.prototype.query = query;
+  statements.stop();
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const halfRate = Math.round(saturated.rps / 2);
   const halfBursts = await load(halfRate, DURATION);
@@ -211,7 +205,7 @@ async function main(): Promise<void> {
         atHalfRateAutocannonOverallRate: { responses2xx: halfBursts.ok, latencyMs: { p50: halfBursts.latency.p50, p99: halfBursts.latency.p99, max: halfBursts.latency.max } },
         serverCpuSeconds: Number(cpuSeconds.toFixed(2)),
         responsesPerServerCpuSecond: Math.round(perCpuSecond),
-        sqlStatementsPerAnswerSaturated: Number((statements / saturated.ok).toFixed(2)),
+        sqlStatementsPerAnswerSaturated: Number((statements.count() / saturated.ok).toFixed(2)),
         rsaSignaturesPerSecondOneCore_F: Math.round(F),
         ratio: Number((perCpuSecond / (F / 2)).toFixed(3)),
       },
