@@ -11,13 +11,12 @@ import { connectPostgres } from '../src/db/connect.js';
 import { createSelfSignedCertificate } from '../src/saml/self-signed.js';
 import { testConfig } from '../test/helper.js';
 import { openSession } from '../test/browser-session.js';
-import { authnRequestPath, benchDatabaseUrl, buildSsoDataset } from './sso-dataset.js';
+import { authnRequestPath, benchDatabaseUrl, buildSsoDataset, countStatements } from './sso-dataset.js';
 
 const N = Number(process.argv[2] ?? 2000);
 const url = benchDatabaseUrl();
 const targets = await buildSsoDataset(url);
 const database = connectPostgres(url, 4);
-let statements = 0;
 const idpKeys = createSelfSignedCertificate('bench IdP');
 const app = await buildApp(
   testConfig({ databaseUrl: url, samlSigningKey: idpKeys.keyPem, samlSigningCert: idpKeys.certPem, logLevel: 'warn', rateLimitPerMinute: 0 }),
@@ -35,13 +34,7 @@ const serve = async (k: number) => {
 };
 for (let k = 0; k < 300; k++) await serve(k); // warm-up (JIT, caches)
 
-// Counts statements at the driver: every query a request sends, whoever sends it.
-const pg = await import('pg');
-const original = pg.default.Client.prototype.query;
-pg.default.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
-  statements++;
-  return (original as (...a: unknown[]) => unknown).apply(this, args);
-} as typeof original;
+const statements = countStatements();
 
 const session = new Session();
 session.connect();
@@ -74,7 +67,7 @@ console.log(
       answers: N,
       cpuMicrosecondsPerAnswer: Math.round((cpu.user + cpu.system) / N),
       wallMicrosecondsPerAnswer: Math.round((wall * 1000) / N),
-      sqlStatementsPerAnswer: Number((statements / N).toFixed(2)),
+      sqlStatementsPerAnswer: Number((statements.count() / N).toFixed(2)),
     },
     null,
     2,

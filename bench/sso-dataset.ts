@@ -184,3 +184,14 @@ export function authnRequestPath(id: string, resourceId: string): string {
     `<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient" AllowCreate="true"/></samlp:AuthnRequest>`;
   return `/idp/profile/SAML2/Redirect/SSO?SAMLRequest=${encodeURIComponent(deflateRawSync(xml).toString('base64'))}&RelayState=${encodeURIComponent(`https://sp${i}.test/`)}`;
 }
+
+/** Counts statements at the driver (every query sent, whoever sends it) until stop() puts pg back. */
+export function countStatements(): { count: () => number; stop: () => void } {
+  let n = 0;
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
+    n++;
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  return { count: () => n, stop: () => void (pg.Client.prototype.query = original) };
+}

@@ -122,7 +122,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.decorate('metrics', metrics);
   app.decorate(
     'accessLog',
-    new AccessLogWriter(deps.database.db, (seconds, rows, ok) => {
+    new AccessLogWriter(deps.database, (seconds, rows, ok) => {
       const result = ok ? 'ok' : 'error';
       metrics.accessLogWrite.observe({ result }, seconds);
       metrics.accessLogRows.inc({ result }, rows);
@@ -132,7 +132,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     'access',
     createAccess({ database: deps.database, clock: app.clock, accessLog: app.accessLog, metrics, idoSecret: config.idoSecret, log: app.log }),
   );
-  app.decorate('sessions', createSessions({ db: deps.database.db, clock: app.clock, config, log: app.log }));
+  app.decorate('sessions', createSessions({ database: deps.database, clock: app.clock, config, log: app.log }));
   app.addHook('onResponse', async (request, reply) => {
     // Route patterns, never raw URLs: label values stay few whatever callers send.
     const route = request.routeOptions.url ?? 'unmatched';

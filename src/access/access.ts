@@ -4,7 +4,6 @@ import type { AccessLogRow, AccessLogWriter } from '../modules/access-log/access
 import type { Metrics } from '../modules/metrics/metrics.js';
 import { decisionFacts, type DecisionFacts } from '../modules/sso/sso.repository.js';
 import { isGranted, refusalReason, refusalText, releasedAttributes, type RefusalReason } from '../modules/sso/sso.service.js';
-import { presentEstablishments } from './access.repository.js';
 import { personHash } from '../modules/data-subjects/rights-records.js';
 import type { Door } from './doors.js';
 
@@ -104,27 +103,29 @@ export function createAccess(deps: AccessDeps): Access {
   async function decide(req: AccessRequest, now: Date): Promise<{ uai: string; facts: DecisionFacts; reason: RefusalReason | null }> {
     // Objections and restrictions outlive the directory data: looked up by the person's keyed hash.
     const hash = personHash(deps.idoSecret, req.entId, req.personId);
-    const at = (uai: string) =>
-      decisionFacts(deps.database, { entId: req.entId, uai, personId: req.personId, resourceId: req.resourceId, now, personHash: hash });
+    const read = (uai: string | null) =>
+      decisionFacts(deps.database, { entId: req.entId, uai, hint: req.uaiHint ?? null, personId: req.personId, resourceId: req.resourceId, now, personHash: hash });
     if (req.uai !== undefined) {
-      const facts = await at(req.uai);
+      const { facts } = await read(req.uai);
       return { uai: req.uai, facts, reason: refusalReason(facts, req.entId) };
     }
-    const present = await presentEstablishments(deps.database, req);
-    if (present.length === 0) {
+    // One round trip: where the person is present, and the facts at the first place to try.
+    const first = await read(null);
+    if (first.present.length === 0) {
       // Not present anywhere in the project: the hint (if any) says where the decision was asked.
       const uai = req.uaiHint ?? '';
-      return { uai, facts: uai ? await at(uai) : emptyFacts(), reason: 'unknown_person' };
+      return { uai, facts: uai ? first.facts : emptyFacts(), reason: 'unknown_person' };
     }
+    const { present } = first;
     const ordered = req.uaiHint && present.includes(req.uaiHint) ? [req.uaiHint, ...present.filter((u) => u !== req.uaiHint)] : present;
-    let first: { uai: string; facts: DecisionFacts; reason: RefusalReason | null } | undefined;
+    let refused: { uai: string; facts: DecisionFacts; reason: RefusalReason | null } | undefined;
     for (const uai of ordered) {
-      const facts = await at(uai);
+      const facts = uai === first.uai ? first.facts : (await read(uai)).facts;
       const reason = refusalReason(facts, req.entId);
       if (reason === null) return { uai, facts, reason };
-      first ??= { uai, facts, reason };
+      refused ??= { uai, facts, reason };
     }
-    return first!;
+    return refused!;
   }
 
   return {

@@ -1,7 +1,7 @@
 import { createCipheriv, createHash, publicEncrypt, randomBytes, sign, constants, X509Certificate, type KeyObject } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import type { SigningKeys } from './keys.js';
-import { NS, samlInstant, xmlAttr, xmlText } from './xml.js';
+import { NS, samlId, samlInstant, xmlAttr, xmlText } from './xml.js';
 
 export interface SamlAttribute {
   name: string;
@@ -85,8 +85,7 @@ export function chooseEncryption(declared: string[] = []): { data: string; key: 
   };
 }
 
-// IDs are NCNames (xs:ID) with 160 random bits: unguessable and never reused (SAML core 1.3.4).
-const newId = () => `_${randomBytes(20).toString('hex')}`;
+const newId = samlId;
 
 /** SignedInfo as exclusive c14n renders it when canonicalized on its own (xmlns:ds on the apex). */
 function signedInfo(id: string, digest: string, withNamespace: boolean): string {

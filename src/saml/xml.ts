@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /*
  * Escaping that yields exclusive-c14n output directly (W3C xml-exc-c14n, section 2.3 of C14N 1.0):
  * a document written with these rules is its own canonical form, so digests are computed over the
@@ -25,6 +26,22 @@ export function xmlAttr(value: string): string {
     .replace(/\t/g, '&#x9;')
     .replace(/\n/g, '&#xA;')
     .replace(/\r/g, '&#xD;');
+}
+
+// One draw from the CSPRNG serves about two hundred identifiers (as Node's randomUUID caches its
+// entropy): the same randomness, each byte used once, without a call into OpenSSL per identifier.
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let used = 0;
+
+/** 160 random bits, NCName-shaped (xs:ID, SAML core 1.3.4): unguessable and never reused. */
+export function samlId(): string {
+  if (used + 20 > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    used = 0;
+  }
+  used += 20;
+  return `_${pool.toString('hex', used - 20, used)}`;
 }
 
 /** SAML instants: UTC, second precision (SAML core 1.3.3). */

@@ -1,5 +1,7 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { BrowserSessionsTable, Database } from '../db/database.js';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { DatabaseHandle } from '../db/connect.js';
+import { jsonRows, precompiled } from '../db/precompiled.js';
+import type { BrowserSessionParticipantsTable, BrowserSessionsTable, Database } from '../db/database.js';
 
 export type SessionRow = Selectable<BrowserSessionsTable>;
 
@@ -25,20 +27,33 @@ export async function insertSession(
   return db.insertInto('browser_sessions').values(row).returning(SESSION_COLUMNS).executeTakeFirstOrThrow();
 }
 
-/** The live session whose cookie hashes to `tokenHash`, touched in the same statement. */
-export async function touchLiveSession(
-  db: Kysely<Database>,
-  q: { tokenHash: Buffer; now: Date; idleSince: Date; createdSince: Date },
-): Promise<Pick<SessionRow, (typeof SESSION_COLUMNS)[number]> | undefined> {
-  return db
+export type ParticipantRow = Omit<BrowserSessionParticipantsTable, 'session_id' | 'created_at'>;
+
+// Built once and prepared (every browser request of every door reads its session). The session's
+// participants come back in the same statement: the SAML door needs them on every answer.
+const touchQuery = precompiled<{ tokenHash: Buffer; now: Date; idleSince: Date; createdSince: Date }>('session_touch', (db, q) =>
+  db
     .updateTable('browser_sessions')
     .set({ last_seen_at: q.now })
     .where('token_hash', '=', q.tokenHash)
     .where('ended_at', 'is', null)
     .where('last_seen_at', '>', q.idleSince)
     .where('created_at', '>', q.createdSince)
-    .returning(SESSION_COLUMNS)
-    .executeTakeFirst();
+    .returning([
+      ...SESSION_COLUMNS,
+      sql<ParticipantRow[]>`(select coalesce(json_agg(json_build_object('door', bp.door, 'resource_id', bp.resource_id, 'party', bp.party,
+          'name_id', bp.name_id, 'session_index', bp.session_index, 'slo_url', bp.slo_url) order by bp.created_at), '[]')
+        from browser_session_participants bp where bp.session_id = browser_sessions.id)`.as('participants'),
+    ]),
+);
+
+/** The live session whose cookie hashes to `tokenHash`, touched in the same statement, with its participants. */
+export async function touchLiveSession(
+  database: Pick<DatabaseHandle, 'db' | 'prepared'>,
+  q: { tokenHash: Buffer; now: Date; idleSince: Date; createdSince: Date },
+): Promise<(Pick<SessionRow, (typeof SESSION_COLUMNS)[number]> & { participants: ParticipantRow[] }) | undefined> {
+  const [row] = await touchQuery.run<Pick<SessionRow, (typeof SESSION_COLUMNS)[number]> & { participants: ParticipantRow[] }>(database, q);
+  return row;
 }
 
 export async function endSessions(
@@ -58,8 +73,14 @@ export async function endSessions(
   return rows.map((r) => r.id);
 }
 
-export async function insertParticipant(db: Kysely<Database>, row: Database['browser_session_participants']): Promise<void> {
-  await db.insertInto('browser_session_participants').values(row).execute();
+// Prepared, one statement text for any number of rows (sessions.ts commits them in groups).
+const insertParticipantRows = precompiled<{ rows: string }>('session_participants_insert', (_db, q) => sql`
+  insert into browser_session_participants (session_id, door, resource_id, party, name_id, session_index, slo_url, created_at)
+  select session_id, door, resource_id, party, name_id, session_index, slo_url, created_at
+  from json_to_recordset(${q.rows}::json) as x(session_id uuid, door text, resource_id text, party text, name_id text, session_index text, slo_url text, created_at timestamptz)`);
+
+export async function insertParticipants(database: Pick<DatabaseHandle, 'db' | 'prepared'>, rows: Database['browser_session_participants'][]): Promise<void> {
+  await insertParticipantRows.run(database, { rows: jsonRows(rows) });
 }
 
 export async function listParticipants(db: Kysely<Database>, sessionId: string) {

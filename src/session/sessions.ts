@@ -1,15 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
+import type { DatabaseHandle } from '../db/connect.js';
 import type { Database } from '../db/database.js';
+import { GroupCommit } from '../db/group-commit.js';
 import {
   deleteStaleSessions,
   endSessions,
-  insertParticipant,
+  insertParticipants,
   insertSession,
   listParticipants,
   touchLiveSession,
+  type ParticipantRow,
   type SessionRow,
 } from './session.repository.js';
 
@@ -50,6 +52,8 @@ export interface Participant {
 
 export interface Sessions {
   current(request: FastifyRequest): Promise<BrowserSession | null>;
+  /** The same read, with the session's participants from the same statement (a door that needs both). */
+  currentWithParticipants(request: FastifyRequest): Promise<{ session: BrowserSession; participants: Required<Participant>[] } | null>;
   start(reply: FastifyReply, init: SessionInit): Promise<BrowserSession>;
   /** Creates the row and returns the cookie value, for callers that set the cookie themselves (tests, tools). */
   create(init: SessionInit): Promise<{ session: BrowserSession; token: string }>;
@@ -72,6 +76,15 @@ export interface Sessions {
    */
   onEnd(listener: (sessionId: string) => Promise<unknown>): void;
 }
+
+const toParticipant = (r: ParticipantRow): Required<Participant> => ({
+  door: r.door,
+  resourceId: r.resource_id,
+  party: r.party,
+  nameId: r.name_id,
+  sessionIndex: r.session_index,
+  sloUrl: r.slo_url,
+});
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest();
 
@@ -101,7 +114,7 @@ function readCookie(header: string | undefined, name: string): string | undefine
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 export function createSessions(deps: {
-  db: Kysely<Database>;
+  database: Pick<DatabaseHandle, 'db' | 'prepared'>;
   clock: () => Date;
   config: Pick<Config, 'brokerBaseUrl' | 'sessionIdleMinutes' | 'sessionAbsoluteHours'>;
   log?: { warn: (obj: object, msg: string) => void };
@@ -123,10 +136,29 @@ export function createSessions(deps: {
   // Secure, so plain-http development uses Lax (top-level GET navigations still carry it).
   const attributes = `Path=/; HttpOnly${secure ? '; Secure; SameSite=None' : '; SameSite=Lax'}`;
 
+  const db = deps.database.db;
+  // The first answer to each party writes its row before it leaves; answers in flight together
+  // share one INSERT. A row that fails (its session deleted meanwhile) fails only its own answer.
+  const participantRows = new GroupCommit((rows: Database['browser_session_participants'][]) => insertParticipants(deps.database, rows), {
+    isolateFailures: true,
+  });
+
+  async function touch(request: FastifyRequest) {
+    const token = readCookie(request.headers.cookie, SESSION_COOKIE);
+    if (!token || !TOKEN.test(token)) return undefined;
+    const now = deps.clock();
+    return touchLiveSession(deps.database, {
+      tokenHash: hashOf(token),
+      now,
+      idleSince: new Date(now.getTime() - idleMs),
+      createdSince: new Date(now.getTime() - absoluteMs),
+    });
+  }
+
   async function create(init: SessionInit) {
     const token = randomBytes(32).toString('base64url');
     const now = deps.clock();
-    const row = await insertSession(deps.db, {
+    const row = await insertSession(db, {
       token_hash: hashOf(token),
       ent_id: init.entId,
       person_id: init.personId,
@@ -145,16 +177,12 @@ export function createSessions(deps: {
 
   return {
     async current(request) {
-      const token = readCookie(request.headers.cookie, SESSION_COOKIE);
-      if (!token || !TOKEN.test(token)) return null;
-      const now = deps.clock();
-      const row = await touchLiveSession(deps.db, {
-        tokenHash: hashOf(token),
-        now,
-        idleSince: new Date(now.getTime() - idleMs),
-        createdSince: new Date(now.getTime() - absoluteMs),
-      });
+      const row = await touch(request);
       return row ? toSession(row) : null;
+    },
+    async currentWithParticipants(request) {
+      const row = await touch(request);
+      return row ? { session: toSession(row), participants: row.participants.map(toParticipant) } : null;
     },
     async start(reply, init) {
       const { session, token } = await create(init);
@@ -163,13 +191,13 @@ export function createSessions(deps: {
     },
     create,
     async end(sessionId, reason) {
-      await ended(await endSessions(deps.db, { ids: [sessionId], now: deps.clock(), reason }));
+      await ended(await endSessions(db, { ids: [sessionId], now: deps.clock(), reason }));
     },
     async endForPerson(entId, personId, reason) {
-      return ended(await endSessions(deps.db, { entId, personId, now: deps.clock(), reason }));
+      return ended(await endSessions(db, { entId, personId, now: deps.clock(), reason }));
     },
     async endForIdpSubject(idp, reason) {
-      return ended(await endSessions(deps.db, { idp, now: deps.clock(), reason }));
+      return ended(await endSessions(db, { idp, now: deps.clock(), reason }));
     },
     onEnd(listener) {
       endListeners.push(listener);
@@ -178,7 +206,7 @@ export function createSessions(deps: {
       reply.header('set-cookie', `${SESSION_COOKIE}=; ${attributes}; Max-Age=0`);
     },
     async addParticipant(sessionId, p) {
-      await insertParticipant(deps.db, {
+      await participantRows.write({
         session_id: sessionId,
         door: p.door,
         resource_id: p.resourceId,
@@ -190,14 +218,13 @@ export function createSessions(deps: {
       });
     },
     async participants(sessionId) {
-      const rows = await listParticipants(deps.db, sessionId);
-      return rows.map((r) => ({ door: r.door, resourceId: r.resource_id, party: r.party, nameId: r.name_id, sessionIndex: r.session_index, sloUrl: r.slo_url }));
+      return (await listParticipants(db, sessionId)).map(toParticipant);
     },
     loginUrl(returnPath) {
       return `/discovery?return=${encodeURIComponent(safeReturnPath(returnPath))}`;
     },
     purge() {
-      return deleteStaleSessions(deps.db, new Date(deps.clock().getTime() - absoluteMs));
+      return deleteStaleSessions(db, new Date(deps.clock().getTime() - absoluteMs));
     },
   };
 }

@@ -46,9 +46,9 @@ export const samlIdpRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const sso = async (request: FastifyRequest, reply: FastifyReply, inbound: Inbound) =>
     guarded(reply, async () => {
       const kept = await admitAuthnRequest(app, inbound);
-      const session = await app.sessions.current(request);
-      if (!session) return sendToLogin(app, reply, kept);
-      return answer(app, request, reply, kept, session);
+      const current = await app.sessions.currentWithParticipants(request);
+      if (!current) return sendToLogin(app, reply, kept);
+      return answer(app, request, reply, kept, current);
     });
 
   app.get(
@@ -71,11 +71,11 @@ export const samlIdpRoutes: FastifyPluginAsyncTypebox = async (app) => {
         return guarded(reply, async () => {
           const kept = await readPending<KeptAuthnRequest>(app.db, 'authn', q.resume!, app.clock());
           if (!kept) throw new DoorError(400, 'Demande expirée', 'the sign-in request has expired or was already answered; open the resource again');
-          const session = await app.sessions.current(request);
+          const current = await app.sessions.currentWithParticipants(request);
           await dropPending(app.db, q.resume!);
           // Back from the ENT without a session: the person could not be authenticated there.
-          if (!session) return answerStatus(app, reply, kept, STATUS.responder, STATUS.authnFailed, 'the person could not be authenticated at their ENT');
-          return answer(app, request, reply, kept, session);
+          if (!current) return answerStatus(app, reply, kept, STATUS.responder, STATUS.authnFailed, 'the person could not be authenticated at their ENT');
+          return answer(app, request, reply, kept, current);
         });
       }
       if (!q.SAMLRequest) return renderErrorPage(reply, { status: 400, title: 'Demande de connexion absente', detail: 'SAMLRequest is missing' });

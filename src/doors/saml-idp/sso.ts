@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { refusalText } from '../../modules/sso/sso.service.js';
 import { autoPostPage } from '../../modules/sso/post-page.js';
@@ -10,9 +9,10 @@ import {
   type AuthnRequest,
 } from '../../saml/inbound.js';
 import { SUPPORTED_NAMEID_FORMATS } from '../../saml/metadata.js';
+import { samlId } from '../../saml/xml.js';
 import { buildStatusResponse, NAMEID_FORMAT, STATUS } from '../../saml/response.js';
 import { AccessRefused } from '../../access/access.js';
-import type { BrowserSession } from '../../session/sessions.js';
+import type { BrowserSession, Participant } from '../../session/sessions.js';
 import { renderErrorPage } from './page.js';
 import { keepPending, resourcesOfSp, type SpResource } from './saml-idp.repository.js';
 
@@ -162,11 +162,17 @@ export async function sendToLogin(app: FastifyInstance, reply: FastifyReply, kep
 }
 
 // 160 random bits, NCName-shaped: opaque, never reused, and recognisable as transient in SLO.
-const opaque = () => `_${randomBytes(20).toString('hex')}`;
+const opaque = samlId;
 export const isTransient = (nameId: string) => nameId.startsWith('_');
 
 /** The answer with a session: the one access decision, then a Response in the SP's terms. */
-export async function answer(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, kept: KeptAuthnRequest, session: BrowserSession) {
+export async function answer(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  kept: KeptAuthnRequest,
+  { session, participants }: { session: BrowserSession; participants: Required<Participant>[] },
+) {
   const resource = (await resourcesOfSp(app.db, kept.spEntityId)).find((r) => r.id === kept.resourceId);
   if (!resource) return answerStatus(app, reply, kept, STATUS.responder, undefined, 'the resource is no longer registered');
   const format = nameIdFormatFor(kept.nameIdFormat, resource.profile.nameIdFormats);
@@ -174,7 +180,7 @@ export async function answer(app: FastifyInstance, request: FastifyRequest, repl
     return answerStatus(app, reply, kept, STATUS.requester, STATUS.invalidNameIdPolicy, `NameID format ${kept.nameIdFormat} cannot be given; use persistent or transient`);
   }
   // One SessionIndex (and one transient NameID) per broker session and SP, reused for its next resources.
-  const earlier = (await app.sessions.participants(session.id)).filter((p) => p.door === 'saml_idp' && p.party === resource.entityId);
+  const earlier = participants.filter((p) => p.door === 'saml_idp' && p.party === resource.entityId);
   const sessionIndex = earlier.find((p) => p.sessionIndex)?.sessionIndex ?? opaque();
   const transient = earlier.map((p) => p.nameId).find((n): n is string => !!n && isTransient(n)) ?? opaque();
   let built;

@@ -1,4 +1,6 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import type { DatabaseHandle } from '../../db/connect.js';
+import { jsonRows, precompiled } from '../../db/precompiled.js';
 import type { AccessLogTable, Database } from '../../db/database.js';
 import type { AccessLogEntry, AccessLogQuery } from './access-log.schemas.js';
 
@@ -57,4 +59,19 @@ export async function releasedSince(db: Kysely<Database>, resourceId: string, si
     where resource_id = ${resourceId} and outcome = 'granted' and at >= ${since.toISOString()}
     group by code order by code`.execute(db);
   return rows.rows;
+}
+
+/** A row as the access-log writer inserts it: every door names itself. */
+export type AccessLogInsert = Insertable<AccessLogTable> & { door: string };
+
+// One statement text for any number of rows (the writer's group commit), so it is prepared once per
+// connection instead of being built, compiled and planned for each batch size.
+const insertRows = precompiled<{ rows: string }>('access_log_insert', (_db, q) => sql`
+  insert into access_log (at, ent_id, uai, person_ref, profile, resource_id, publisher_id, outcome, door, reason, attributes, key_id, response_id, client_ip, request_id)
+  select at, ent_id, uai, person_ref, profile, resource_id, publisher_id, outcome, door, reason, coalesce(attributes, '{}'), key_id, response_id, client_ip, request_id
+  from json_to_recordset(${q.rows}::json) as x(at timestamptz, ent_id text, uai text, person_ref bigint, profile text, resource_id text, publisher_id text,
+    outcome text, door text, reason text, attributes text[], key_id text, response_id text, client_ip text, request_id text)`);
+
+export async function insertAccessLogRows(database: Pick<DatabaseHandle, 'db' | 'prepared'>, rows: AccessLogInsert[]): Promise<void> {
+  await insertRows.run(database, { rows: jsonRows(rows) });
 }

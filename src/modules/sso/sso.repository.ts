@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { DatabaseHandle } from '../../db/connect.js';
 import { subscriptionGrants } from '../resource-list/resource-list.repository.js';
 import type { IdoScopeValue } from '../../db/database.js';
+import { precompiled } from '../../db/precompiled.js';
 
 /** Everything the access decision needs, read in one round trip. */
 export interface DecisionFacts {
@@ -51,6 +52,8 @@ export interface DecisionFacts {
 }
 
 interface Row {
+  present: string[];
+  target_uai: string | null;
   est_ent_id: string | null;
   est_degree: 1 | 2 | null;
   division_labels: string[] | null;
@@ -89,34 +92,53 @@ interface Row {
 }
 
 
-export async function decisionFacts(
-  database: Pick<DatabaseHandle, 'db' | 'prepared'>,
-  // personHash: rightsRecordHash of the person (src/modules/data-subjects/rights-records.ts), so that
-  // an objection or restriction kept past the directory data applies when the person comes back.
-  q: { entId: string; uai: string; personId: string; resourceId: string; now: Date; personHash: string },
-): Promise<DecisionFacts> {
-  const now = q.now.toISOString();
-  const query = sql<Row>`
-    with person as (
+interface DecisionArgs {
+  entId: string;
+  /** The establishment the door names; null: the person's present establishment, `hint` first. */
+  uai: string | null;
+  hint: string | null;
+  personId: string;
+  resourceId: string;
+  now: string;
+  personHash: string;
+}
+
+// Built once and prepared: planning this query costs more than running it, so it is planned once
+// per connection. When the door names no establishment, the same round trip finds where the person
+// is present (`present`) and decides at the first of them, the hint first (`target`).
+const decisionQuery = precompiled<DecisionArgs>('sso_decision', (db, q) => sql<Row>`
+    with present as (
+      select coalesce(array_agg(ep.uai order by ep.uai), '{}') as uais from people p
+      join establishment_people ep on ep.person_id = p.id and ep.gone_at is null
+      join establishments e on e.uai = ep.uai and e.ent_id = ${q.entId}
+      where p.ent_id = ${q.entId} and p.person_id = ${q.personId} and p.gone_at is null
+    ),
+    target as (
+      select coalesce(${q.uai}::text, case when ${q.hint}::text = any(present.uais) then ${q.hint}::text end, present.uais[1], ${q.hint}::text) as uai
+      from present
+    ),
+    person as (
       select p.id, p.last_name, p.first_name, p.civility, p.emails, p.gone_at as p_gone_at, p.restricted_at, p.objected_at,
              ep.profiles, ep.mefs, ep.subjects, ep.gone_at as ep_gone_at
       from people p
-      join establishment_people ep on ep.person_id = p.id and ep.uai = ${q.uai}
+      join establishment_people ep on ep.person_id = p.id and ep.uai = (select uai from target)
       where p.ent_id = ${q.entId} and p.person_id = ${q.personId}
     ),
     person_groups as (
       select g.id, g.code, g.name, g.kind from groups g
-      where g.uai = ${q.uai} and g.id in (
+      where g.uai = (select uai from target) and g.id in (
         select gm.group_id from group_members gm where gm.person_id = (select id from person)
         union select t.group_id from teachings t where t.person_id = (select id from person))
     ),
     subs as (
       select s.pk, s.starts_at, s.ends_at, s.assignment_type, s.audiences, s.resource_id from subscriptions s
-      where s.uai = ${q.uai} and s.resource_id = ${q.resourceId}
+      where s.uai = (select uai from target) and s.resource_id = ${q.resourceId}
     )
     select
-      (select e.ent_id from establishments e where e.uai = ${q.uai}) as est_ent_id,
-      (select e.degree from establishments e where e.uai = ${q.uai}) as est_degree,
+      (select uais from present) as present,
+      (select uai from target) as target_uai,
+      (select e.ent_id from establishments e where e.uai = (select uai from target)) as est_ent_id,
+      (select e.degree from establishments e where e.uai = (select uai from target)) as est_degree,
       person.id as p_ref, person.last_name, person.first_name, person.civility, person.emails, person.profiles,
       person.mefs, person.subjects,
       coalesce(person.p_gone_at, person.ep_gone_at) as gone_at,
@@ -131,7 +153,7 @@ export async function decisionFacts(
       (select array_agg(name order by code) from person_groups where kind = 'DIVISION') as division_labels,
       (select array_agg(name order by code) from person_groups where kind = 'GROUPE') as group_labels,
       (select array_agg(distinct left(m.mefstat11, 4) order by left(m.mefstat11, 4)) from mefs m
-        where m.uai = ${q.uai} and m.code = any(person.mefs) and length(m.mefstat11) >= 4) as mefstat4,
+        where m.uai = (select uai from target) and m.code = any(person.mefs) and length(m.mefstat11) >= 4) as mefstat4,
       (select pl.link_key from person_links pl where pl.ent_id = ${q.entId} and pl.person_hash = ${q.personHash}) as link_key,
       r.id as r_id, r.publisher_id, r.sp_entity_id, r.sp_acs_url, r.sp_encryption_cert, r.ido_scope, r.access_url,
       (select array_agg(ra.code order by ra.code) from released_attributes ra where ra.resource_id = ${q.resourceId}) as released,
@@ -143,19 +165,38 @@ export async function decisionFacts(
           or f.id = coalesce(r.catalogue->>'membreFamille', r.id) or f.catalogue->>'membreFamille' = coalesce(r.catalogue->>'membreFamille', r.id))
       ) x) as family_urls,
       exists (select 1 from data_requests dr where dr.resource_id = ${q.resourceId} and dr.status = 'reviewed') as has_reviewed_request,
-      (select count(*) from subs where starts_at <= ${now} and ends_at > ${now})::int as subs_valid,
-      (select count(*) from subs where ends_at <= ${now})::int as subs_expired,
-      (select count(*) from subs where starts_at > ${now})::int as subs_not_started,
+      (select count(*) from subs where starts_at <= ${q.now} and ends_at > ${q.now})::int as subs_valid,
+      (select count(*) from subs where ends_at <= ${q.now})::int as subs_expired,
+      (select count(*) from subs where starts_at > ${q.now})::int as subs_not_started,
       coalesce((
         select true from subs s
-        where s.starts_at <= ${now} and s.ends_at > ${now} and ${subscriptionGrants(sql`person.id`, sql`person.profiles`)}
+        where s.starts_at <= ${q.now} and s.ends_at > ${q.now} and ${subscriptionGrants(sql`person.id`, sql`person.profiles`)}
         limit 1), false) as assigned
     from (select 1) as one
     left join person on true
     left join resources r on r.id = ${q.resourceId}
-  `.compile(database.db);
-  // Prepared: planning this query costs more than running it, so it is planned once per connection.
-  const r = (await database.prepared<Row>('sso_decision', query))[0]!;
+  `);
+
+/** The facts at one establishment, and where the person is present in the project (for a door that names none). */
+export interface DecisionRead {
+  facts: DecisionFacts;
+  /** The establishment decided at: the named one, else the hint when present, else the first present, else the hint. */
+  uai: string | null;
+  /** The person's present establishments in the project, in UAI order. */
+  present: string[];
+}
+
+export async function decisionFacts(
+  database: Pick<DatabaseHandle, 'db' | 'prepared'>,
+  // personHash: rightsRecordHash of the person (src/modules/data-subjects/rights-records.ts), so that
+  // an objection or restriction kept past the directory data applies when the person comes back.
+  q: { entId: string; uai: string | null; hint?: string | null; personId: string; resourceId: string; now: Date; personHash: string },
+): Promise<DecisionRead> {
+  const [r] = await decisionQuery.run<Row>(database, { ...q, hint: q.hint ?? null, now: q.now.toISOString() });
+  return { facts: toFacts(r!), uai: r!.target_uai, present: r!.present };
+}
+
+function toFacts(r: Row): DecisionFacts {
   return {
     establishmentEntId: r.est_ent_id,
     degree: r.est_degree ?? 2,
